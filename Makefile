@@ -1,0 +1,65 @@
+# The README's commands. CI (.ci/run) calls the same targets.
+#
+# Without DATABASE_URL in the environment, every target that needs a database starts the
+# project-local PostgreSQL under .local/pgdata (portal/localdb.py) and uses it.
+
+PYTHON ?= $(shell command -v python3.13 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# Runs a command with DATABASE_URL set: the caller's if given, else the project-local server's.
+with_db = DATABASE_URL="$${DATABASE_URL:-$$($(PY) -m portal.localdb url)}"
+
+.PHONY: install run test lint format check pytest browser bench messages stop-db clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 13), "Python 3.13 is needed, found " + sys.version' 
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+run: install
+	export $(with_db) && \
+	$(PY) manage.py migrate --noinput && \
+	$(PY) manage.py load_demo && \
+	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install lint check pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+check: install
+	export $(with_db) && \
+	$(PY) manage.py check && \
+	$(PY) manage.py makemigrations --check --dry-run
+
+pytest: install
+	export $(with_db) && DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+browser: install
+	export $(with_db) && DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest tests/browser $(PYTEST_ARGS)
+
+bench: install
+	export $(with_db) && $(PY) bench/run.py
+
+messages: install
+	export $(with_db) && \
+	$(PY) manage.py makemessages --locale zh_Hans --no-obsolete --no-location --ignore '.venv/*' --ignore '.local/*' --ignore 'tests/*' && \
+	$(PY) manage.py compilemessages --ignore '.venv/*'
+
+stop-db: install
+	$(PY) -m portal.localdb stop
+
+clean: stop-db
+	rm -rf .local $(VENV) .pytest_cache .ruff_cache

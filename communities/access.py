@@ -1,0 +1,89 @@
+"""Who may see and change which communities: the one place every scoped query goes through.
+
+Views, admin classes and (later) reports never filter by membership themselves; they ask for
+``scope_for(user)`` and apply its ``Q`` objects, so a rule cannot be remembered in one place and
+forgotten in another.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from communities.models import Membership
+
+_NOTHING = Q(pk__in=[])
+
+
+@dataclass(frozen=True)
+class Scope:
+    everything: bool = False
+    community_ids: frozenset[int] = frozenset()  # kept as staff
+    subdistrict_ids: frozenset[int] = frozenset()  # read as an official
+    district_ids: frozenset[int] = frozenset()  # read as an official
+
+    def editable_q(self, to_community: str = "") -> Q:
+        """Rows whose community this user keeps. ``to_community`` is the lookup path from the
+        model being filtered to Community, with a trailing ``__`` (``"community__"``), or ``""``
+        for Community itself."""
+        if self.everything:
+            return Q()
+        if not self.community_ids:
+            return _NOTHING
+        return Q(**{f"{to_community}id__in": self.community_ids})
+
+    def readable_q(self, to_community: str = "") -> Q:
+        """Rows this user may read in reports: what they keep plus their official area."""
+        if self.everything:
+            return Q()
+        q = _NOTHING
+        if self.community_ids:
+            q |= Q(**{f"{to_community}id__in": self.community_ids})
+        if self.subdistrict_ids:
+            q |= Q(**{f"{to_community}subdistrict_id__in": self.subdistrict_ids})
+        if self.district_ids:
+            q |= Q(**{f"{to_community}subdistrict__district_id__in": self.district_ids})
+        return q
+
+    @property
+    def edits_anything(self) -> bool:
+        return self.everything or bool(self.community_ids)
+
+    @property
+    def reads_reports(self) -> bool:
+        return self.everything or bool(self.subdistrict_ids or self.district_ids)
+
+
+def scope_for(user) -> Scope:
+    """The user's scope, read once per request object and cached on it."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Scope()
+    cached = getattr(user, "_portal_scope", None)
+    if cached is not None:
+        return cached
+    if user.is_superuser:
+        scope = Scope(everything=True)
+    else:
+        rows = list(
+            Membership.objects.filter(user=user).values_list(
+                "role", "community_id", "subdistrict_id", "district_id"
+            )
+        )
+        scope = Scope(
+            everything=any(role == Membership.Role.CITY_ADMIN for role, *_ in rows),
+            community_ids=frozenset(c for role, c, _s, _d in rows if role == Membership.Role.STAFF),
+            subdistrict_ids=frozenset(s for role, _c, s, _d in rows if s),
+            district_ids=frozenset(d for role, _c, _s, d in rows if d),
+        )
+    user._portal_scope = scope
+    return scope
+
+
+def editable(queryset, user):
+    """``queryset`` cut down to rows of communities ``user`` keeps. The model says how it reaches
+    Community through its ``community_path`` attribute."""
+    return queryset.filter(scope_for(user).editable_q(queryset.model.community_path))
+
+
+def readable(queryset, user):
+    """``queryset`` cut down to rows ``user`` may read in reports."""
+    return queryset.filter(scope_for(user).readable_q(queryset.model.community_path))

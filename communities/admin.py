@@ -1,0 +1,116 @@
+from django.contrib import admin
+from django.db.models import Count
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+
+from communities import access
+from communities.models import Community, District, Membership, ResidentialCompound, Subdistrict
+
+admin.site.site_header = _("Complete Community Portal · back office")
+admin.site.site_title = _("Complete Community Portal")
+admin.site.index_title = _("Keep your community's data correct")
+
+
+class CommunityScopedAdmin(admin.ModelAdmin):
+    """Staff see and change only their own community's rows, by list, by URL and by the choices
+    offered in foreign-key fields. A row outside the scope is a 404, never a redirect that
+    confirms it exists."""
+
+    def get_queryset(self, request):
+        return access.editable(super().get_queryset(request), request.user)
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(_("There is no such record in your community."))
+        return obj
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        related = db_field.related_model
+        if hasattr(related, "community_path"):
+            kwargs["queryset"] = access.editable(related._default_manager.all(), request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(District)
+class DistrictAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "city", "province"]
+    search_fields = ["name", "code", "city"]
+
+
+@admin.register(Subdistrict)
+class SubdistrictAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "district"]
+    list_filter = ["district"]
+    list_select_related = ["district"]
+    search_fields = ["name", "code"]
+
+
+class CompoundInline(admin.TabularInline):
+    model = ResidentialCompound
+    fields = ["name", "population", "households", "latitude", "longitude"]
+    extra = 0
+
+
+@admin.register(Community)
+class CommunityAdmin(CommunityScopedAdmin):
+    list_display = [
+        "name",
+        "subdistrict",
+        "district_name",
+        "population",
+        "households",
+        "compound_count",
+        "is_demo",
+    ]
+    list_filter = ["subdistrict__district", "is_demo"]
+    list_select_related = ["subdistrict__district"]
+    search_fields = ["name", "slug", "feature"]
+    inlines = [CompoundInline]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "subdistrict", "feature", "description"]}),
+        (_("Residents"), {"fields": ["population", "households"]}),
+        (_("Office"), {"fields": ["office_address", "phone", "latitude", "longitude"]}),
+        (_("Demo data"), {"fields": ["is_demo", "demo_note"]}),
+    ]
+
+    def get_queryset(self, request):
+        # Meta.ordering does not apply to GROUP BY queries, so it is repeated here.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_compounds=Count("compounds"))
+            .order_by(*Community._meta.ordering)
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        # Where a community sits and its URL are the city's to decide, not the community's.
+        if access.scope_for(request.user).everything:
+            return []
+        return ["slug", "subdistrict", "is_demo", "demo_note"]
+
+    @admin.display(description=_("district"), ordering="subdistrict__district__code")
+    def district_name(self, obj: Community) -> str:
+        return obj.subdistrict.district.name
+
+    @admin.display(description=_("compounds"), ordering="_compounds")
+    def compound_count(self, obj: Community) -> int:
+        return obj._compounds
+
+
+@admin.register(ResidentialCompound)
+class ResidentialCompoundAdmin(CommunityScopedAdmin):
+    list_display = ["name", "community", "population", "households", "is_demo"]
+    list_filter = ["community__subdistrict__district", "is_demo"]
+    list_select_related = ["community"]
+    search_fields = ["name", "community__name"]
+    autocomplete_fields = ["community"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "community", "subdistrict", "district"]
+    list_filter = ["role"]
+    list_select_related = ["user", "community", "subdistrict", "district"]
+    search_fields = ["user__username", "community__name"]
+    autocomplete_fields = ["user", "community", "subdistrict", "district"]

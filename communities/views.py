@@ -1,0 +1,124 @@
+from django.conf import settings
+from django.db.models import Count, Prefetch, Sum
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from communities.forms import DisplayForm, SearchForm
+from communities.models import Community, District, ResidentialCompound, Subdistrict
+
+SEARCH_LIMIT = 20
+ELDER_COOKIE_AGE = 365 * 24 * 3600
+
+
+def _place_tree():
+    """Districts → subdistricts that have communities → communities, in three queries."""
+    communities = Community.objects.only("name", "slug", "subdistrict_id", "is_demo")
+    subdistricts = (
+        Subdistrict.objects.annotate(community_count=Count("communities"))
+        .filter(community_count__gt=0)
+        .prefetch_related(Prefetch("communities", queryset=communities))
+    )
+    return District.objects.annotate(
+        subdistrict_count=Count("subdistricts", distinct=True)
+    ).prefetch_related(Prefetch("subdistricts", queryset=subdistricts, to_attr="served"))
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    totals = Community.objects.aggregate(
+        communities=Count("id", distinct=True),
+        population=Sum("population"),
+    )
+    totals["compounds"] = ResidentialCompound.objects.count()
+    return render(
+        request,
+        "communities/home.html",
+        {"districts": _place_tree(), "totals": totals, "form": SearchForm()},
+    )
+
+
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET)
+    communities = compounds = None
+    if form.is_valid():
+        text = form.cleaned_data["q"]
+        communities = list(
+            Community.objects.search(text)
+            .select_related("subdistrict__district")
+            .order_by("name")[:SEARCH_LIMIT]
+        )
+        compounds = list(
+            ResidentialCompound.objects.search(text)
+            .select_related("community")
+            .order_by("name")[:SEARCH_LIMIT]
+        )
+    template = "communities/search.html"
+    if request.htmx:
+        template += "#results"
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "communities": communities,
+            "compounds": compounds,
+            "limit": SEARCH_LIMIT,
+            "searched": "q" in request.GET,
+        },
+    )
+
+
+@require_GET
+def community_list(request: HttpRequest) -> HttpResponse:
+    communities = (
+        Community.objects.select_related("subdistrict__district")
+        .annotate(compound_count=Count("compounds"))
+        .order_by("subdistrict__district__code", "subdistrict__code", "name")
+    )
+    return render(request, "communities/community_list.html", {"communities": communities})
+
+
+@require_GET
+def community_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    community = get_object_or_404(
+        Community.objects.select_related("subdistrict__district"), slug=slug
+    )
+    compounds = list(community.compounds.order_by("-population", "name"))
+    return render(
+        request,
+        "communities/community_detail.html",
+        {
+            "community": community,
+            "compounds": compounds,
+            "compound_population": sum(c.population for c in compounds),
+            "compound_households": sum(c.households for c in compounds),
+        },
+    )
+
+
+@require_POST
+def set_display(request: HttpRequest) -> HttpResponse:
+    """Turn elder mode (长者模式) on or off: a plain form POST, so it works without JavaScript."""
+    form = DisplayForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("elder must be 1 or 0")
+    target = form.cleaned_data["next"]
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "/"
+    response = redirect(target)
+    if form.cleaned_data["elder"] == "1":
+        response.set_cookie(
+            settings.ELDER_MODE_COOKIE,
+            "1",
+            max_age=ELDER_COOKIE_AGE,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+    else:
+        response.delete_cookie(settings.ELDER_MODE_COOKIE, samesite="Lax")
+    return response
