@@ -16,14 +16,18 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
 
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "testserver"}
+
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("REQUIRE_SECRET_KEY", False):
-        raise ImproperlyConfigured("SECRET_KEY must be set in production.")
-    # A fixed key is acceptable only for local use: REQUIRE_SECRET_KEY=1 makes it an error.
-    SECRET_KEY = "insecure-local-only-key-set-SECRET_KEY-in-production"
-
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+    if not set(ALLOWED_HOSTS) <= _LOCAL_HOSTS:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when ALLOWED_HOSTS names a public host "
+            '(python -c "import secrets; print(secrets.token_urlsafe(50))").'
+        )
+    # Only ever used on a machine that serves nobody but itself.
+    SECRET_KEY = "local-only-insecure-key-set-SECRET_KEY-for-any-real-host"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [

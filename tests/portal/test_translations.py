@@ -19,7 +19,7 @@ PATTERN = re.compile(r"""{% translate (["'])(.+?)\1 %}""")
 def read_po(path: Path) -> list[dict]:
     """A small reader for the subset of the .po format that makemessages writes."""
     entries, entry, key = [], {}, None
-    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+    for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
         if not line.strip():
             if entry:
                 entries.append(entry)
@@ -42,9 +42,7 @@ def po_entries() -> list[dict]:
 
 
 def test_every_message_has_a_chinese_translation(po_entries):
-    untranslated = [
-        e["msgid"] for e in po_entries if not (e.get("msgstr") or e.get("msgstr[0]"))
-    ]
+    untranslated = [e["msgid"] for e in po_entries if not (e.get("msgstr") or e.get("msgstr[0]"))]
     assert untranslated == []
     assert [e["msgid"] for e in po_entries if "fuzzy" in e.get("flags", ())] == []
 

@@ -1,0 +1,59 @@
+"""Page benchmarks: render the public pages repeatedly against the demo data and print numbers.
+
+    make bench            # or: DATABASE_URL=… python bench/run.py [repeats]
+
+Prints, per page, the median and 95th-percentile server time (Django test client, no network)
+and the number of SQL queries. Not a test: it reports, and stops only if a page fails.
+"""
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+import django
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+PAGES = [
+    ("home", "/"),
+    ("community list", "/communities/"),
+    ("community page", "/communities/linyuan/"),
+    ("search", "/search/?q=社区"),
+    ("search (htmx)", "/search/?q=小区"),
+    ("healthz", "/healthz"),
+]
+
+
+def main(repeats: int) -> None:
+    call_command("migrate", verbosity=0)
+    call_command("load_demo", "--no-accounts", verbosity=0)
+    client = Client(HTTP_HOST="localhost")
+    print(
+        f"{'page':<16} {'median ms':>10} {'p95 ms':>8} {'queries':>8}   ({repeats} requests each)"
+    )
+    for name, path in PAGES:
+        headers = {"HX-Request": "true"} if "htmx" in name else {}
+        client.get(path, headers=headers)  # warm up templates and the connection
+        timings = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(path, headers=headers)
+            timings.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200, (path, response.status_code)
+        p95 = statistics.quantiles(timings, n=20)[-1]
+        print(f"{name:<16} {statistics.median(timings):>10.2f} {p95:>8.2f} {len(queries):>8}")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)

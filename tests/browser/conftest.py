@@ -1,0 +1,128 @@
+"""Real headless Chromium, driven by Playwright, against pytest-django's live server.
+
+Every page a browser test visits goes through ``check_page``: axe-core must find no WCAG 2.x A/AA
+violation, and the page must have made no request to another host and logged no error (a CSP
+violation is logged as one).
+"""
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.core.management import call_command
+from playwright.sync_api import sync_playwright
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+]
+WCAG_AA = {
+    "runOnly": {
+        "type": "tag",
+        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"],
+    },
+    "resultTypes": ["violations"],
+}
+# Elder mode promises 7:1 contrast: axe's AAA contrast rule checks exactly that.
+ENHANCED_CONTRAST = {
+    "runOnly": {"type": "rule", "values": ["color-contrast-enhanced"]},
+    "resultTypes": ["violations"],
+}
+LOCAL_HOSTS = {"localhost", "127.0.0.1"}
+
+axe = Axe()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not (os.path.isfile(CHROMIUM) or shutil.which(CHROMIUM)):
+        pytest.fail(
+            f"Browser tests need Chromium at {CHROMIUM}. Install it with "
+            "`apt-get install -y chromium` (Debian/Ubuntu), or point CHROMIUM_PATH at a "
+            "Chromium binary. `.ci/run` installs it.",
+            pytrace=False,
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def demo_data(transactional_db):
+    """The demo districts and communities, committed so the live server's thread sees them."""
+    call_command("load_demo", "--no-accounts", verbosity=0)
+
+
+@dataclass
+class Watch:
+    """What a page did besides rendering: requests to other hosts and console errors."""
+
+    outside: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _context(browser, live_server, **options):
+    context = browser.new_context(base_url=live_server.url, **options)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    watch = Watch()
+
+    def on_request(request):
+        if urlsplit(request.url).hostname not in LOCAL_HOSTS and request.url.startswith("http"):
+            watch.outside.append(request.url)
+
+    page.on("request", on_request)
+    page.on("console", lambda msg: msg.type == "error" and watch.errors.append(msg.text))
+    page.on("pageerror", lambda exc: watch.errors.append(str(exc)))
+    page.watch = watch
+    return context, page
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context, page = _context(browser, live_server)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def page_without_js(browser, live_server):
+    context, page = _context(browser, live_server, java_script_enabled=False)
+    yield page
+    context.close()
+
+
+def check_page(page, *, elder: bool | None = None) -> None:
+    """Assert the page is accessible and self-contained; in elder mode, also its promises."""
+    page.wait_for_load_state("load")
+    results = axe.run(page, options=WCAG_AA)
+    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
+    assert page.watch.outside == [], f"requests to other hosts from {page.url}"
+    assert page.watch.errors == [], f"console errors on {page.url}: {page.watch.errors}"
+    if elder is None:
+        elder = "elder" in (page.locator("html").get_attribute("class") or "")
+    if elder:
+        check_elder_mode(page)
+
+
+def check_elder_mode(page) -> None:
+    results = axe.run(page, options=ENHANCED_CONTRAST)
+    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
+    body_px = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert body_px >= 24, f"elder mode body text is {body_px}px on {page.url}"
+    small = page.evaluate(
+        """() => [...document.querySelectorAll('a, button, input, select, textarea, summary')]
+            .filter(el => el.offsetParent !== null && !el.closest('p'))
+            .filter(el => !el.classList.contains('skip-link'))
+            .map(el => [el.textContent.trim() || el.name, el.getBoundingClientRect()])
+            .filter(([, r]) => r.height < 48 || r.width < 48)
+            .map(([name, r]) => `${name}: ${Math.round(r.width)}x${Math.round(r.height)}`)"""
+    )
+    assert small == [], f"targets smaller than 48px in elder mode on {page.url}: {small}"
