@@ -88,7 +88,7 @@ def test_community_page_shows_profile_feature_contact_and_compounds(
     assert "特色楼栋" in html and "医养综合体" in html
     assert 'href="tel:0431-85550000"' in html
     assert "新竹一区" in html and "新竹二区" in html
-    assert "2000" in html  # the compounds' residents added up
+    assert re.search(r"<td class=\"num\">2,?000</td>", html)  # the compounds' residents added up
 
 
 def test_unknown_community_is_404(client, db):
