@@ -28,7 +28,13 @@ class CommunityScopedAdmin(admin.ModelAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         related = db_field.related_model
         if hasattr(related, "community_path"):
-            kwargs["queryset"] = access.editable(related._default_manager.all(), request.user)
+            choices = access.editable(related._default_manager.all(), request.user)
+            kwargs["queryset"] = choices
+            if related is Community:
+                # Staff of one community should not have to pick it every time.
+                only = list(choices[:2])
+                if len(only) == 1:
+                    kwargs["initial"] = only[0].pk
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -104,7 +110,15 @@ class ResidentialCompoundAdmin(CommunityScopedAdmin):
     list_filter = ["community__subdistrict__district", "is_demo"]
     list_select_related = ["community"]
     search_fields = ["name", "community__name"]
-    autocomplete_fields = ["community"]
+    # A plain select: staff are offered their own community only, so there is nothing to search.
+    fields = ["name", "community", "population", "households", "latitude", "longitude", "is_demo"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if access.scope_for(request.user).everything else ["is_demo"]
+
+    def get_list_filter(self, request):
+        # Filtering by district means nothing to staff who see one community.
+        return self.list_filter if access.scope_for(request.user).everything else ["is_demo"]
 
 
 @admin.register(Membership)

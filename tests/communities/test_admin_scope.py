@@ -90,17 +90,23 @@ def test_staff_cannot_add_a_compound_to_another_community(staff_a, community_b):
 
 
 def test_autocomplete_offers_only_their_own_community(staff_a, community_a, community_b):
+    # Django checks view permission on Community, which staff hold; the scope does the rest.
     response = client_for(staff_a).get(
         reverse("admin:autocomplete"),
         {
             "app_label": "communities",
-            "model_name": "residentialcompound",
+            "model_name": "membership",
             "field_name": "community",
             "term": "",
         },
     )
     assert response.status_code == 200
     assert [r["text"] for r in response.json()["results"]] == [community_a.name]
+
+
+def test_staff_of_one_community_find_it_already_chosen(staff_a, community_a):
+    response = client_for(staff_a).get(reverse("admin:communities_residentialcompound_add"))
+    assert response.context["adminform"].form.fields["community"].initial == community_a.pk
 
 
 def test_staff_cannot_move_their_community_to_another_subdistrict(staff_a, community_a):
