@@ -10,4 +10,5 @@ urlpatterns = [
     path("communities/", views.community_list, name="list"),
     path("communities/<slug:slug>/", views.community_detail, name="detail"),
     path("display/", views.set_display, name="display"),
+    path("accounts/", views.account, name="account"),
 ]

@@ -1,12 +1,14 @@
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from communities import access
 from communities.forms import DisplayForm, SearchForm
-from communities.models import Community, District, ResidentialCompound, Subdistrict
+from communities.models import Community, District, Membership, ResidentialCompound, Subdistrict
 
 SEARCH_LIMIT = 20
 ELDER_COOKIE_AGE = 365 * 24 * 3600
@@ -122,3 +124,24 @@ def set_display(request: HttpRequest) -> HttpResponse:
     else:
         response.delete_cookie(settings.ELDER_MODE_COOKIE, samesite="Lax")
     return response
+
+
+@login_required
+@require_GET
+def account(request: HttpRequest) -> HttpResponse:
+    """Who I am here: my memberships and the communities they let me keep or read."""
+    memberships = Membership.objects.filter(user=request.user).select_related(
+        "community", "subdistrict__district", "district"
+    )
+    scope = access.scope_for(request.user)
+    area = (
+        Community.objects.readable_by(request.user)
+        .select_related("subdistrict__district")
+        .annotate(compound_count=Count("compounds"))
+        .order_by("subdistrict__district__code", "subdistrict__code", "name")
+    )
+    return render(
+        request,
+        "communities/account.html",
+        {"memberships": memberships, "scope": scope, "area": area},
+    )

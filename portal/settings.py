@@ -148,7 +148,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "communities:account"
+LOGOUT_REDIRECT_URL = "communities:home"
 
 # Elder mode (长者模式) is remembered in this cookie for a year; see communities.views.set_display.
 ELDER_MODE_COOKIE = "elder_mode"

@@ -60,6 +60,12 @@ def demo_data(transactional_db):
     call_command("load_demo", "--no-accounts", verbosity=0)
 
 
+@pytest.fixture
+def demo_accounts(transactional_db):
+    """The demo data with its demo accounts (password ``demo-portal-2026``)."""
+    call_command("load_demo", verbosity=0)
+
+
 @dataclass
 class Watch:
     """What a page did besides rendering: requests to other hosts and console errors."""

@@ -152,7 +152,7 @@ def test_language_switch_gives_english_and_back(client, community_a):
     assert '<html lang="zh-hans"' in client.get("/").content.decode()
 
 
-CHINESE_PAGES = ["/", "/communities/", "/search/?q=新竹", "/search/?q="]
+CHINESE_PAGES = ["/", "/communities/", "/search/?q=新竹", "/search/?q=", "/accounts/login/"]
 
 
 @pytest.mark.parametrize("path", CHINESE_PAGES)

@@ -1,0 +1,67 @@
+"""Staff and officials in a real browser: sign in, keep a community's data, see an area."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import check_page
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+DEMO_PASSWORD = "demo-portal-2026"
+
+
+def sign_in(page, username: str) -> None:
+    page.goto("/")
+    page.get_by_role("link", name="登录").click()
+    check_page(page)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator("h1")).to_have_text("我的账户")
+
+
+def test_staff_keep_their_own_compounds_in_the_back_office(page, demo_accounts):
+    sign_in(page, "staff-shiyou")
+    check_page(page)
+    page.get_by_role("link", name="进入工作人员后台").click()
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+    check_page(page)
+
+    page.get_by_role("link", name="小区", exact=True).first.click()
+    rows = page.locator("#result_list tbody tr")
+    expect(rows.first).to_be_visible()
+    communities = set(page.locator("#result_list tbody td.field-community").all_inner_texts())
+    assert communities == {"石油社区"}
+    check_page(page)
+
+    page.get_by_role("link", name="地勘三院小区").click()
+    population = page.get_by_label("人口")
+    population.fill("2468")
+    page.get_by_role("button", name="保存", exact=True).click()
+    expect(page.locator(".messagelist")).to_contain_text("地勘三院小区")
+    check_page(page)
+
+    page.goto("/communities/shiyou/")
+    expect(page.locator("#main")).to_contain_text("2468")
+
+
+def test_staff_get_not_found_for_another_communitys_compound(page, demo_accounts):
+    from communities.models import ResidentialCompound
+
+    other = ResidentialCompound.objects.exclude(community__name="石油社区").first()
+    sign_in(page, "staff-shiyou")
+    response = page.goto(f"/admin/communities/residentialcompound/{other.pk}/change/")
+    assert response.status == 404
+
+
+def test_official_sees_their_districts_communities_in_elder_mode(page, demo_accounts):
+    sign_in(page, "official-luolong")
+    page.get_by_role("button", name="长者模式").click()
+    area = page.get_by_role("region", name="我负责区域内的社区")
+    expect(area.get_by_role("link", name="石油社区")).to_be_visible()
+    expect(area.get_by_role("link", name="林园社区")).to_have_count(0)  # another district
+    check_page(page, elder=True)
+    page.get_by_role("button", name="退出登录").click()
+    expect(page.get_by_role("link", name="登录")).to_be_visible()
