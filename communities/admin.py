@@ -1,9 +1,10 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db.models import Count
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from communities import access
+from communities import access, roles
 from communities.models import Community, District, Membership, ResidentialCompound, Subdistrict
 
 admin.site.site_header = _("Complete Community Portal · back office")
@@ -128,3 +129,21 @@ class MembershipAdmin(admin.ModelAdmin):
     list_select_related = ["user", "community", "subdistrict", "district"]
     search_fields = ["user__username", "community__name"]
     autocomplete_fields = ["user", "community", "subdistrict", "district"]
+
+    # A membership decides back-office access: keep is_staff and the groups in step with it.
+    def save_model(self, request, obj, form, change):
+        previous = Membership.objects.filter(pk=obj.pk).values_list("user", flat=True).first()
+        super().save_model(request, obj, form, change)
+        roles.sync_user(obj.user)
+        if previous and previous != obj.user_id:
+            roles.sync_user(get_user_model().objects.get(pk=previous))
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        roles.sync_user(obj.user)
+
+    def delete_queryset(self, request, queryset):
+        users = {m.user for m in queryset.select_related("user")}
+        super().delete_queryset(request, queryset)
+        for user in users:
+            roles.sync_user(user)

@@ -1,4 +1,9 @@
-"""The permission groups behind the roles in Membership, kept in step after every migrate."""
+"""The permission groups behind the roles in Membership, and keeping users in step with them.
+
+A membership says *where* someone may act (communities.access); the group says *what* they may do
+in the back office. ``sync_user(user)`` derives ``is_staff`` and the groups from the memberships, so
+the two can never disagree.
+"""
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
@@ -6,6 +11,7 @@ from django.db import transaction
 from communities.models import Community, Membership
 
 STAFF_GROUP = "社区工作人员"
+CITY_ADMIN_GROUP = "市级管理员"
 
 # app label → codenames community staff hold. Later apps add their models here, so that the
 # group always matches what CommunityScopedAdmin lets staff reach.
@@ -19,26 +25,50 @@ STAFF_PERMISSIONS = {
         "delete_residentialcompound",
     ],
 }
+# City administrators hold every permission of these apps.
+CITY_ADMIN_APPS = ["communities", "facilities", "courses", "auth"]
 
 
-def sync_role_groups(**kwargs) -> Group:
-    group, _ = Group.objects.get_or_create(name=STAFF_GROUP)
+def sync_role_groups(**kwargs) -> dict[str, Group]:
+    """Create or update the groups; runs after every migrate (communities.apps)."""
+    staff, _ = Group.objects.get_or_create(name=STAFF_GROUP)
     wanted = Permission.objects.none()
     for app_label, codenames in STAFF_PERMISSIONS.items():
         wanted |= Permission.objects.filter(
             content_type__app_label=app_label, codename__in=codenames
         )
-    group.permissions.set(wanted)
-    return group
+    staff.permissions.set(wanted)
+    city, _ = Group.objects.get_or_create(name=CITY_ADMIN_GROUP)
+    city.permissions.set(Permission.objects.filter(content_type__app_label__in=CITY_ADMIN_APPS))
+    return {STAFF_GROUP: staff, CITY_ADMIN_GROUP: city}
+
+
+@transaction.atomic
+def sync_user(user) -> None:
+    """Give ``user`` the back-office access their memberships call for, and no more."""
+    roles = set(Membership.objects.filter(user=user).values_list("role", flat=True))
+    groups = sync_role_groups()
+    for role, name in [
+        (Membership.Role.STAFF, STAFF_GROUP),
+        (Membership.Role.CITY_ADMIN, CITY_ADMIN_GROUP),
+    ]:
+        if role in roles:
+            user.groups.add(groups[name])
+        else:
+            user.groups.remove(groups[name])
+    is_staff = user.is_superuser or bool(
+        roles & {Membership.Role.STAFF, Membership.Role.CITY_ADMIN}
+    )
+    if user.is_staff != is_staff:
+        user.is_staff = is_staff
+        user.save(update_fields=["is_staff"])
 
 
 @transaction.atomic
 def make_staff(user, community: Community) -> Membership:
     """Let ``user`` keep ``community`` in the back office."""
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    user.groups.add(sync_role_groups())
     membership, _ = Membership.objects.get_or_create(
         user=user, role=Membership.Role.STAFF, community=community
     )
+    sync_user(user)
     return membership

@@ -181,3 +181,39 @@ class TestScope:
         make_staff(staff_a, community_b)
         staff_a._portal_scope = None  # a new request reads memberships afresh
         assert set(Community.objects.editable_by(staff_a)) == {community_a, community_b}
+
+
+class TestMembershipsDecideBackOfficeAccess:
+    def test_a_staff_membership_added_in_the_admin_opens_the_back_office(
+        self, city_admin, resident, community_a
+    ):
+        response = client_for(city_admin).post(
+            reverse("admin:communities_membership_add"),
+            {"user": resident.pk, "role": "staff", "community": community_a.pk},
+        )
+        assert response.status_code == 302
+        resident.refresh_from_db()
+        assert resident.is_staff
+        url = reverse("admin:communities_residentialcompound_changelist")
+        assert client_for(resident).get(url).status_code == 200
+
+    def test_removing_the_membership_closes_it_again(self, city_admin, staff_a):
+        membership = staff_a.memberships.get()
+        response = client_for(city_admin).post(
+            reverse("admin:communities_membership_delete", args=[membership.pk]), {"post": "yes"}
+        )
+        assert response.status_code == 302
+        staff_a.refresh_from_db()
+        assert not staff_a.is_staff
+        assert not staff_a.groups.exists()
+
+    def test_a_membership_without_the_area_its_role_needs_is_refused(
+        self, city_admin, resident, district
+    ):
+        response = client_for(city_admin).post(
+            reverse("admin:communities_membership_add"),
+            {"user": resident.pk, "role": "staff", "district": district.pk},
+        )
+        assert response.status_code == 200
+        assert "社区工作人员须选一个社区" in response.content.decode()
+        assert not resident.memberships.exists()
