@@ -81,34 +81,35 @@ def _spread(rng: random.Random, district: DemoDistrict, count: int) -> list[tupl
     widest = offset(district.lat_range[1], 0.0, 0, OFFICE_MARGIN_M)[1]
     lng_lo, lng_hi = lng_lo + widest, lng_hi - widest
 
-    points: list[tuple[float, float]] = []
-    for _ in range(count):
-        best, best_gap = None, -1.0
-        for _attempt in range(500):
-            candidate = (rng.uniform(lat_lo, lat_hi), rng.uniform(lng_lo, lng_hi))
-            gap = min((distance_m(candidate, p) for p in points), default=math.inf)
-            if gap > best_gap:
-                best, best_gap = candidate, gap
-            if gap >= MIN_OFFICE_SEPARATION_M:
-                break
-        points.append(best)
-    return points
+    def draw() -> tuple[float, float]:
+        return (rng.uniform(lat_lo, lat_hi), rng.uniform(lng_lo, lng_hi))
+
+    return _scatter(draw, count, MIN_OFFICE_SEPARATION_M, attempts=500)
 
 
 def _compound_points(
     rng: random.Random, office: tuple[float, float], count: int
 ) -> list[tuple[float, float]]:
+    def draw() -> tuple[float, float]:
+        distance = rng.uniform(*COMPOUND_DISTANCE_M)
+        bearing = rng.uniform(0, 2 * math.pi)
+        return offset(*office, distance * math.cos(bearing), distance * math.sin(bearing))
+
+    return _scatter(draw, count, MIN_COMPOUND_SEPARATION_M, attempts=200)
+
+
+def _scatter(draw, count: int, min_gap_m: float, attempts: int) -> list[tuple[float, float]]:
+    """``count`` points from ``draw()``: each the first draw at least ``min_gap_m`` from the
+    points before it, or, where none is, the farthest of ``attempts`` draws."""
     points: list[tuple[float, float]] = []
     for _ in range(count):
         best, best_gap = None, -1.0
-        for _attempt in range(200):
-            distance = rng.uniform(*COMPOUND_DISTANCE_M)
-            bearing = rng.uniform(0, 2 * math.pi)
-            candidate = offset(*office, distance * math.cos(bearing), distance * math.sin(bearing))
+        for _attempt in range(attempts):
+            candidate = draw()
             gap = min((distance_m(candidate, p) for p in points), default=math.inf)
             if gap > best_gap:
                 best, best_gap = candidate, gap
-            if gap >= MIN_COMPOUND_SEPARATION_M:
+            if gap >= min_gap_m:
                 break
         points.append(best)
     return points
