@@ -146,6 +146,7 @@ def test_pages_are_chinese_by_default_whatever_the_browser_asks(client, communit
 def test_language_switch_gives_english_and_back(client, community_a):
     response = client.post(reverse("set_language"), {"language": "en", "next": "/communities/"})
     assert response.status_code == 302 and response["Location"] == "/communities/"
+    assert response.cookies["django_language"]["max-age"] == 365 * 24 * 3600
     html = client.get("/").content.decode()
     assert '<html lang="en"' in html and "Find your community" in html
     client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
