@@ -210,3 +210,11 @@ def test_every_page_has_one_h1_a_skip_link_and_landmarks(client, community_a):
         assert html.count("<h1") == 1, path
         assert 'href="#main"' in html and '<main id="main"' in html
         assert "<header" in html and "<nav" in html and "<footer" in html
+
+
+def test_a_missing_page_is_a_404_in_the_portals_own_words(client, db):
+    response = client.get("/communities/no-such-place/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "<h1>找不到这个页面</h1>" in html
+    assert 'href="/search/"' in html
