@@ -12,7 +12,7 @@ from portal.lib.slugs import pinyin_slug, unique_slug
 
 
 class PointMixin(models.Model):
-    """A WGS-84 point. Coverage works in straight-line metres between points (portal.lib.geo)."""
+    """A WGS-84 point; coverage figures use straight-line metres between such points."""
 
     latitude = models.FloatField(_("latitude"))
     longitude = models.FloatField(_("longitude"))

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from communities import access
 from communities.forms import DisplayForm, SearchForm
@@ -30,7 +31,7 @@ def _place_tree():
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     totals = Community.objects.aggregate(
-        communities=Count("id", distinct=True),
+        communities=Count("id"),
         population=Sum("population"),
     )
     totals["compounds"] = ResidentialCompound.objects.count()
@@ -42,6 +43,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@vary_on_headers("HX-Request")  # the page and its fragment must not share a cache entry
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     communities = compounds = None

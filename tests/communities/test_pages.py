@@ -134,6 +134,7 @@ def test_htmx_search_returns_only_the_results_fragment(client, community_a):
     html = response.content.decode()
     assert html.lstrip().startswith("<h2>")  # what goes inside the live region, nothing more
     assert "<html" not in html and 'id="results"' not in html
+    assert "HX-Request" in response["Vary"]
     assert community_a.get_absolute_url() in html
 
 
