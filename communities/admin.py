@@ -6,10 +6,12 @@ from django.utils.translation import gettext_lazy as _
 
 from communities import access, roles
 from communities.models import Community, District, Membership, ResidentialCompound, Subdistrict
+from communities.signin import AdminSignInForm
 
 admin.site.site_header = _("Complete Community Portal · back office")
 admin.site.site_title = _("Complete Community Portal")
 admin.site.index_title = _("Keep your community's data correct")
+admin.site.login_form = AdminSignInForm
 
 
 class CommunityScopedAdmin(admin.ModelAdmin):

@@ -8,7 +8,12 @@ class CommunitiesConfig(AppConfig):
     verbose_name = _("Places and people")
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in, user_login_failed
+
+        from communities import signin
         from communities.roles import sync_role_groups
 
         # Runs after each app's migrations, once that app's permissions exist.
         post_migrate.connect(sync_role_groups, dispatch_uid="communities.sync_role_groups")
+        user_login_failed.connect(signin.record_failure, dispatch_uid="communities.signin.fail")
+        user_logged_in.connect(signin.clear_failures, dispatch_uid="communities.signin.ok")

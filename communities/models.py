@@ -5,7 +5,9 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.lib.slugs import pinyin_slug, unique_slug
@@ -312,3 +314,24 @@ class Membership(models.Model):
     def __str__(self) -> str:
         area = self.community or self.subdistrict or self.district or _("all districts")
         return f"{self.user} · {self.get_role_display()} · {area}"
+
+
+class SignInFailure(models.Model):
+    """A failed sign-in, kept for a short while to slow down password guessing
+    (communities.signin)."""
+
+    username = models.CharField(_("username"), max_length=150)
+    at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("failed sign-in")
+        verbose_name_plural = _("failed sign-ins")
+        indexes = [
+            # is_throttled(): recent failures for one username.
+            models.Index(Upper("username"), "at", name="communities_signin_user_at"),
+            # record_failure(): dropping rows older than the window.
+            models.Index(fields=["at"], name="communities_signin_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} @ {self.at:%Y-%m-%d %H:%M}"
