@@ -17,15 +17,21 @@ ELDER_COOKIE_AGE = 365 * 24 * 3600
 
 def _place_tree():
     """Districts → subdistricts that have communities → communities, in three queries."""
-    communities = Community.objects.only("name", "slug", "subdistrict_id", "is_demo")
+    # Meta.ordering does not apply to aggregating queries, hence the explicit order_by()s.
+    communities = Community.objects.only("name", "slug", "subdistrict_id", "is_demo").order_by(
+        "name"
+    )
     subdistricts = (
         Subdistrict.objects.annotate(community_count=Count("communities"))
         .filter(community_count__gt=0)
+        .order_by("code")
         .prefetch_related(Prefetch("communities", queryset=communities))
     )
-    return District.objects.annotate(
-        subdistrict_count=Count("subdistricts", distinct=True)
-    ).prefetch_related(Prefetch("subdistricts", queryset=subdistricts, to_attr="served"))
+    return (
+        District.objects.annotate(subdistrict_count=Count("subdistricts"))
+        .order_by("code")
+        .prefetch_related(Prefetch("subdistricts", queryset=subdistricts, to_attr="served"))
+    )
 
 
 @require_GET

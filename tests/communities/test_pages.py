@@ -219,3 +219,17 @@ def test_a_missing_page_is_a_404_in_the_portals_own_words(client, db):
     html = response.content.decode()
     assert "<h1>找不到这个页面</h1>" in html
     assert 'href="/search/"' in html
+
+
+def test_home_tree_follows_the_administrative_codes(client, community_a, community_b, subdistrict):
+    Subdistrict.objects.create(district=subdistrict.district, code="220106001", name="正阳街道")
+    Community.objects.create(
+        subdistrict=Subdistrict.objects.get(code="220106001"),
+        name="正阳社区",
+        latitude=43.9,
+        longitude=125.3,
+    )
+    html = client.get("/").content.decode()
+    order = [html.index(name) for name in ["正阳街道", "青年路街道", "关林街道"]]
+    assert order == sorted(order)
+    assert html.index("长春市绿园区</h3>") < html.index("洛阳市洛龙区</h3>")
