@@ -1,0 +1,485 @@
+"""Facilities residents walk to, the categories of the 15-minute living circle, opening hours and
+canteen menus."""
+
+import re
+from datetime import date
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Cos, Power, Radians, Sqrt
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from communities.models import Community, PointMixin, _point_constraints
+from portal.lib import geo
+from portal.lib.slugs import pinyin_slug, unique_slug
+
+_WORD_SPLIT = re.compile(r"[\s,，、;；]+")
+
+
+class Category(models.Model):
+    """A kind of service of the living circle, with the walk within which residents should find
+    one. City-wide data: the city administrator edits it, staff only choose from it."""
+
+    class Group(models.TextChoices):
+        BASIC = "basic", _("basic public service")
+        COMMERCE = "commerce", _("convenience commerce")
+        CULTURE = "culture", _("culture and sports")
+
+    class Level(models.IntegerChoices):
+        # GB 50180-2018 life circles, as DESIGN.md §3 lays them out.
+        FIVE = 5, _("5-minute circle")
+        TEN = 10, _("10-minute circle")
+        FIFTEEN = 15, _("15-minute circle")
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=40)
+    name_en = models.CharField(_("English name"), max_length=60)
+    group = models.CharField(_("group"), max_length=20, choices=Group)
+    level = models.PositiveSmallIntegerField(_("walking circle"), choices=Level)
+    distance_m = models.PositiveIntegerField(
+        _("walking distance (m)"),
+        validators=[MinValueValidator(50), MaxValueValidator(5000)],
+        help_text=_("Straight-line metres within which residents should find one."),
+    )
+    words = models.TextField(
+        _("everyday words"),
+        blank=True,
+        help_text=_("Words residents search with, separated by spaces or commas: 吃饭 午饭 助餐."),
+    )
+    required = models.BooleanField(_("required by the complete-community standard"), default=False)
+    icon = models.SlugField(
+        _("icon"),
+        max_length=40,
+        help_text=_("Name of an SVG in static/facilities/icons/, without “.svg”."),
+    )
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["sort_order", "code"]
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(distance_m__gte=50) & Q(distance_m__lte=5000),
+                name="facilities_category_distance_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("facilities:search") + f"?category={self.code}"
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+    @property
+    def word_list(self) -> list[str]:
+        return [w for w in _WORD_SPLIT.split(self.words) if w]
+
+
+class FacilityQuerySet(models.QuerySet):
+    def visible(self) -> "FacilityQuerySet":
+        """What residents see: everything but closed-for-good facilities."""
+        return self.exclude(status=Facility.Status.CLOSED)
+
+    def operating(self) -> "FacilityQuerySet":
+        """Facilities that serve residents today (open, or only closed for a while)."""
+        return self.filter(status__in=[Facility.Status.OPEN, Facility.Status.TEMPORARILY_CLOSED])
+
+    def in_category(self, category: Category | int) -> "FacilityQuerySet":
+        """Facilities that count for ``category``, as their primary one or a further one."""
+        category_id = getattr(category, "pk", category)
+        further = Facility.other_categories.through.objects.filter(category_id=category_id)
+        return self.filter(Q(category_id=category_id) | Q(pk__in=further.values("facility_id")))
+
+    def accessible(self) -> "FacilityQuerySet":
+        return self.filter(step_free_entrance=True)
+
+    def near(self, point: geo.Point, metres: float) -> "FacilityQuerySet":
+        """Facilities within ``metres`` (straight line) of ``point``, nearest first, each with
+        ``distance`` in metres.
+
+        The bounding box lets the (latitude, longitude) B-tree index pick the few rows near the
+        point; the exact distance is then computed for those rows only.
+        """
+        south, north, west, east = geo.bounding_box(point, metres)
+        lat, lng = point
+        # The same formula as geo.distance_m, so pages and the database agree to the metre.
+        distance = Sqrt(
+            Power((F("latitude") - lat) * geo.METRES_PER_DEGREE, 2)
+            + Power(
+                (F("longitude") - lng)
+                * geo.METRES_PER_DEGREE
+                * Cos(Radians((F("latitude") + lat) / 2)),
+                2,
+            )
+        )
+        return (
+            self.filter(
+                latitude__gte=south,
+                latitude__lte=north,
+                longitude__gte=west,
+                longitude__lte=east,
+            )
+            .annotate(distance=distance)
+            .filter(distance__lte=metres)
+            .order_by("distance", "pk")
+        )
+
+    def search(self, text: str, category_ids: list[int]) -> "FacilityQuerySet":
+        """Facilities whose name, address or operator holds ``text``, or that count for one of
+        ``category_ids`` (the categories whose names or everyday words match it)."""
+        q = (
+            Q(name__icontains=text)
+            | Q(address__icontains=text)
+            | Q(operator__icontains=text)
+            | Q(slug__icontains=text)
+        )
+        if category_ids:
+            further = Facility.other_categories.through.objects.filter(category_id__in=category_ids)
+            q |= Q(category_id__in=category_ids) | Q(pk__in=further.values("facility_id"))
+        return self.filter(q)
+
+
+class Facility(PointMixin):
+    """A place residents go to: a canteen, a health station, a neighbourhood centre …"""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("planned")
+        UNDER_CONSTRUCTION = "building", _("under construction")
+        OPEN = "open", _("open")
+        TEMPORARILY_CLOSED = "paused", _("temporarily closed")
+        CLOSED = "closed", _("closed")
+
+    class HolidayRule(models.TextChoices):
+        USUAL = "usual", _("keeps its weekly hours on public holidays")
+        CLOSED = (
+            "closed",
+            _("closed on public holidays; open on swapped working days (调休) with Monday's hours"),
+        )
+        SUNDAY = (
+            "sunday",
+            _("Sunday hours on public holidays; Monday's hours on swapped working days (调休)"),
+        )
+
+    community = models.ForeignKey(
+        Community, on_delete=models.CASCADE, related_name="facilities", verbose_name=_("community")
+    )
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.PROTECT,
+        related_name="primary_facilities",
+        verbose_name=_("main category"),
+    )
+    other_categories = models.ManyToManyField(
+        Category,
+        blank=True,
+        related_name="further_facilities",
+        verbose_name=_("further categories"),
+        help_text=_(
+            "Other services offered in the same place (a neighbourhood centre counts for several)."
+        ),
+    )
+    name = models.CharField(_("name"), max_length=80)
+    slug = models.SlugField(
+        _("URL name"),
+        max_length=90,
+        unique=True,
+        blank=True,
+        help_text=_("Made from the name's pinyin when left empty."),
+    )
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    phone = models.CharField(
+        _("phone"),
+        max_length=20,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[0-9+\- ]{5,20}$", _("Enter a phone number of digits, spaces, + or -.")
+            )
+        ],
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.OPEN)
+    planned_opening = models.DateField(_("planned opening"), null=True, blank=True)
+    opened_on = models.DateField(_("opened on"), null=True, blank=True)
+    floor_area = models.PositiveIntegerField(_("floor area (m²)"), null=True, blank=True)
+    seats = models.PositiveIntegerField(_("seats or places"), null=True, blank=True)
+    operator = models.CharField(_("operator"), max_length=100, blank=True)
+    step_free_entrance = models.BooleanField(_("step-free entrance"), default=False)
+    lift = models.BooleanField(_("lift"), default=False)
+    accessible_toilet = models.BooleanField(_("accessible toilet"), default=False)
+    seating = models.BooleanField(_("seating while waiting"), default=False)
+    hearing_loop = models.BooleanField(_("hearing loop"), default=False)
+    price_notes = models.TextField(
+        _("prices"),
+        blank=True,
+        help_text=_("What things cost, and any senior or low-income prices."),
+    )
+    description = models.TextField(_("description"), blank=True)
+    holiday_rule = models.CharField(
+        _("public holidays"),
+        max_length=10,
+        choices=HolidayRule,
+        default=HolidayRule.USUAL,
+        help_text=_("How China's statutory holidays and swapped working days change the hours."),
+    )
+    is_demo = models.BooleanField(
+        _("demo data"),
+        default=False,
+        help_text=_("Invented for demonstration; shown with a notice on its page."),
+    )
+    updated_at = models.DateTimeField(_("last changed"), auto_now=True)
+
+    objects = FacilityQuerySet.as_manager()
+    community_path = "community__"
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("facility")
+        verbose_name_plural = _("facilities")
+        indexes = [
+            # FacilityQuerySet.near(): the bounding box of a walk around a point.
+            models.Index(fields=["latitude", "longitude"], name="facilities_facility_latlng"),
+            # The community page: its facilities by category.
+            models.Index(fields=["community", "category"], name="facilities_facility_comm_cat"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(slug=""), name="facilities_facility_slug_not_empty"
+            ),
+            models.UniqueConstraint(
+                fields=["community", "name"], name="facilities_facility_unique_name"
+            ),
+            models.CheckConstraint(
+                condition=Q(opened_on__isnull=True) | Q(status__in=["open", "paused", "closed"]),
+                name="facilities_facility_opened_only_when_built",
+                violation_error_message=_(
+                    "A facility that is planned or under construction has no opening date yet; "
+                    "use the planned opening."
+                ),
+            ),
+            *_point_constraints("facilities_facility"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            others = Facility.objects.exclude(pk=self.pk)
+            self.slug = unique_slug(
+                pinyin_slug(self.name), lambda s: others.filter(slug=s).exists()
+            )
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("facilities:detail", kwargs={"slug": self.slug})
+
+    @property
+    def is_built(self) -> bool:
+        return self.status not in (self.Status.PLANNED, self.Status.UNDER_CONSTRUCTION)
+
+    @property
+    def accessibility(self) -> list[str]:
+        """The accessibility features it has, as words for the page."""
+        fields = ["step_free_entrance", "lift", "accessible_toilet", "seating", "hearing_loop"]
+        return [str(self._meta.get_field(f).verbose_name) for f in fields if getattr(self, f)]
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class OpeningHours(models.Model):
+    """One opening range on a weekday. Several a day are fine (a canteen's lunch and dinner); a
+    range that closes at or before it opens runs past midnight (22:00–02:00)."""
+
+    facility = models.ForeignKey(
+        Facility, on_delete=models.CASCADE, related_name="hours", verbose_name=_("facility")
+    )
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday)
+    opens = models.TimeField(_("opens"))
+    closes = models.TimeField(
+        _("closes"), help_text=_("At or before the opening time: closes after midnight.")
+    )
+
+    community_path = "facility__community__"
+
+    class Meta:
+        ordering = ["weekday", "opens"]
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0) & Q(weekday__lte=6),
+                name="facilities_openinghours_weekday_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class HoursException(models.Model):
+    """Dates on which the weekly hours do not apply: closed, or open at other times."""
+
+    facility = models.ForeignKey(
+        Facility, on_delete=models.CASCADE, related_name="exceptions", verbose_name=_("facility")
+    )
+    start_date = models.DateField(_("from"))
+    end_date = models.DateField(
+        _("until"), null=True, blank=True, help_text=_("Leave empty for a single day.")
+    )
+    closed = models.BooleanField(_("closed all day"), default=True)
+    opens = models.TimeField(_("opens"), null=True, blank=True)
+    closes = models.TimeField(_("closes"), null=True, blank=True)
+    note = models.CharField(
+        _("reason"), max_length=100, blank=True, help_text=_("Shown to residents, e.g. 设备检修.")
+    )
+
+    community_path = "facility__community__"
+
+    class Meta:
+        ordering = ["start_date"]
+        verbose_name = _("exception to the hours")
+        verbose_name_plural = _("exceptions to the hours")
+        indexes = [
+            # The facility page and "open now": a facility's exceptions from today on.
+            models.Index(fields=["facility", "start_date"], name="facilities_exception_from"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closed=True) | (Q(opens__isnull=False) & Q(closes__isnull=False)),
+                name="facilities_exception_hours_when_open",
+                violation_error_message=_(
+                    "Give the opening and closing times, or tick “closed all day”."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="facilities_exception_dates_in_order",
+                violation_error_message=_("The last day cannot come before the first."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start_date}{f'–{self.end_date}' if self.end_date else ''}"
+
+    @property
+    def last_date(self) -> date:
+        return self.end_date or self.start_date
+
+
+class MealKind(models.TextChoices):
+    BREAKFAST = "breakfast", _("breakfast")
+    LUNCH = "lunch", _("lunch")
+    DINNER = "dinner", _("dinner")
+
+
+class Meal(models.Model):
+    """A canteen's meal on one date: what is served and what it costs."""
+
+    facility = models.ForeignKey(
+        Facility, on_delete=models.CASCADE, related_name="meals", verbose_name=_("canteen")
+    )
+    date = models.DateField(_("date"))
+    kind = models.CharField(_("meal"), max_length=10, choices=MealKind)
+    dishes = models.TextField(_("dishes"), help_text=_("One dish a line."))
+    price = models.DecimalField(
+        _("price (yuan)"),
+        max_digits=6,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+        help_text=_("The normal price; senior prices by age are set once for the canteen."),
+    )
+
+    community_path = "facility__community__"
+
+    class Meta:
+        ordering = ["date", "kind"]
+        verbose_name = _("meal")
+        verbose_name_plural = _("menu")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility", "date", "kind"], name="facilities_meal_one_per_kind_and_day"
+            ),
+            models.CheckConstraint(condition=Q(price__gte=0), name="facilities_meal_price_gte_0"),
+        ]
+        indexes = [
+            # Today's menus on the home page and the week's on the facility page.
+            models.Index(fields=["date", "facility"], name="facilities_meal_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()}"
+
+    @property
+    def dish_list(self) -> list[str]:
+        return [line.strip() for line in self.dishes.splitlines() if line.strip()]
+
+
+class SeniorPrice(models.Model):
+    """What a meal costs a resident of an age band, as the canteen sets it (e.g. 70–79: 8 yuan)."""
+
+    facility = models.ForeignKey(
+        Facility,
+        on_delete=models.CASCADE,
+        related_name="senior_prices",
+        verbose_name=_("canteen"),
+    )
+    kind = models.CharField(_("meal"), max_length=10, choices=MealKind)
+    min_age = models.PositiveSmallIntegerField(
+        _("from age"), validators=[MinValueValidator(50), MaxValueValidator(120)]
+    )
+    max_age = models.PositiveSmallIntegerField(
+        _("to age"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(120)],
+        help_text=_("Leave empty for “and over”."),
+    )
+    price = models.DecimalField(
+        _("price (yuan)"), max_digits=6, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+
+    community_path = "facility__community__"
+
+    class Meta:
+        ordering = ["kind", "min_age"]
+        verbose_name = _("senior price")
+        verbose_name_plural = _("senior prices")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["facility", "kind", "min_age"], name="facilities_seniorprice_unique_band"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_age__isnull=True) | Q(max_age__gte=F("min_age")),
+                name="facilities_seniorprice_ages_in_order",
+                violation_error_message=_("The upper age cannot be below the lower one."),
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gte=0), name="facilities_seniorprice_price_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.band}"
+
+    @property
+    def band(self) -> str:
+        return f"{self.min_age}–{self.max_age}" if self.max_age else f"{self.min_age}+"
+
+    def covers(self, age: int) -> bool:
+        return self.min_age <= age and (self.max_age is None or age <= self.max_age)
