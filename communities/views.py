@@ -10,6 +10,7 @@ from django.views.decorators.vary import vary_on_headers
 from communities import access
 from communities.forms import DisplayForm, SearchForm
 from communities.models import Community, District, Membership, ResidentialCompound, Subdistrict
+from facilities.views import community_panels, home_panels
 
 SEARCH_LIMIT = 20
 ELDER_COOKIE_AGE = 365 * 24 * 3600
@@ -44,7 +45,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "communities/home.html",
-        {"districts": _place_tree(), "totals": totals, "form": SearchForm()},
+        {"districts": _place_tree(), "totals": totals, "form": SearchForm(), **home_panels()},
     )
 
 
@@ -105,6 +106,7 @@ def community_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "compounds": compounds,
             "compound_population": sum(c.population for c in compounds),
             "compound_households": sum(c.households for c in compounds),
+            **community_panels(community, compounds),
         },
     )
 

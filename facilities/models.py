@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Cos, Power, Radians, Sqrt
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -77,6 +78,10 @@ class Category(models.Model):
     @property
     def name(self) -> str:
         return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+    @property
+    def icon_url(self) -> str:
+        return static(f"facilities/icons/{self.icon}.svg")
 
     @property
     def word_list(self) -> list[str]:

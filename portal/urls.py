@@ -10,6 +10,7 @@ from portal.views import healthz
 
 urlpatterns = [
     path("", include("communities.urls")),
+    path("facilities/", include("facilities.urls")),
     path("healthz", healthz, name="healthz"),
     path("i18n/setlang/", set_language, name="set_language"),
     path(

@@ -1,0 +1,527 @@
+"""Residents' facility pages: search (near a compound, open now), a facility's page and its poster.
+
+Each view gathers what its template shows in a fixed number of queries; the templates loop over
+prepared rows only.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from itertools import groupby
+
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Prefetch, Q, prefetch_related_objects
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from communities.models import Community, ResidentialCompound
+from facilities import coverage, hours, maps, matching
+from facilities.forms import FacilitySearchForm
+from facilities.models import (
+    Category,
+    Facility,
+    HoursException,
+    Meal,
+    MealKind,
+    SeniorPrice,
+    Weekday,
+)
+from facilities.open_now import open_at_q
+from facilities.qr import qr_svg
+from portal.lib import geo
+
+PAGE_SIZE = 20
+# Above this many compounds the "near" list shows only the chosen community's compounds.
+COMPOUND_OPTION_LIMIT = 500
+MAP_RADIUS_M = 600
+MAP_NEIGHBOURS = 12
+
+
+# ---- shared pieces ----
+
+
+def upcoming_exceptions(today) -> Prefetch:
+    """A facility's exceptions that still matter: from yesterday (an overnight range) on."""
+    since = today - timedelta(days=1)
+    return Prefetch(
+        "exceptions",
+        queryset=HoursException.objects.filter(
+            Q(end_date__gte=since) | Q(end_date__isnull=True, start_date__gte=since)
+        ),
+    )
+
+
+def schedule_of(facility: Facility) -> hours.Schedule:
+    """The facility's schedule from its prefetched hours and exceptions."""
+    return hours.schedule_from_rows(
+        facility.hours.all(), facility.exceptions.all(), facility.holiday_rule
+    )
+
+
+@dataclass(frozen=True)
+class Status:
+    is_open: bool
+    text: str
+    tone: str  # "open" | "closed" | "planned": the badge's colour
+
+
+def status_of(facility: Facility, schedule: hours.Schedule, now) -> Status:
+    """What a resident needs to know first: can I go there now, and if not, when."""
+    S = Facility.Status
+    if facility.status == S.PLANNED:
+        if facility.planned_opening:
+            text = _("Planned, expected to open %(date)s") % {
+                "date": _month_year(facility.planned_opening)
+            }
+        else:
+            text = _("Planned")
+        return Status(False, text, "planned")
+    if facility.status == S.UNDER_CONSTRUCTION:
+        if facility.planned_opening:
+            text = _("Under construction, expected to open %(date)s") % {
+                "date": _month_year(facility.planned_opening)
+            }
+        else:
+            text = _("Under construction")
+        return Status(False, text, "planned")
+    if facility.status == S.TEMPORARILY_CLOSED:
+        return Status(False, _("Temporarily closed"), "closed")
+    if facility.status == S.CLOSED:
+        return Status(False, _("Closed for good"), "closed")
+    state = hours.state_at(schedule, now)
+    return Status(state.is_open, hours.describe(state, now), "open" if state.is_open else "closed")
+
+
+def _month_year(day) -> str:
+    return _("%(month)s/%(year)s") % {"month": day.month, "year": day.year}
+
+
+def _category_terms(categories: list[Category]) -> list[matching.Terms]:
+    return [
+        matching.terms_for(c.code, c.name_zh, c.name_en, tuple(c.word_list)) for c in categories
+    ]
+
+
+def _compound_choices(community_slug: str | None, near_id: int | None):
+    """Grouped (community → compounds) choices for the "near" select, in one or two queries."""
+    compounds = ResidentialCompound.objects.select_related("community").order_by(
+        "community__subdistrict__code", "community__name", "name"
+    )
+    if community_slug:
+        compounds = compounds.filter(community__slug=community_slug)
+    else:
+        total = ResidentialCompound.objects.count()
+        if total > COMPOUND_OPTION_LIMIT:
+            # Too many to list: offer the chosen compound's neighbours (or nothing) and ask for
+            # the community first.
+            if near_id is None:
+                return [], True
+            compounds = compounds.filter(
+                community__in=ResidentialCompound.objects.filter(pk=near_id).values("community")
+            )
+    rows = list(compounds.only("id", "name", "community__name"))
+    choices = [
+        (community, [(c.pk, c.name) for c in group])
+        for community, group in groupby(rows, key=lambda c: c.community.name)
+    ]
+    return choices, False
+
+
+@dataclass(frozen=True)
+class Result:
+    facility: Facility
+    status: Status
+    distance_m: int | None
+    minutes: int | None
+
+
+# ---- views ----
+
+
+@require_GET
+@vary_on_headers("HX-Request")  # the page and its fragment must not share a cache entry
+def search(request: HttpRequest) -> HttpResponse:
+    categories = list(Category.objects.all())
+    by_code = {c.code: c for c in categories}
+    communities = list(
+        Community.objects.order_by("subdistrict__code", "name").values_list("slug", "name")
+    )
+    raw_near = request.GET.get("near", "")
+    compounds, must_pick_community = _compound_choices(
+        request.GET.get("community") or None, int(raw_near) if raw_near.isdigit() else None
+    )
+    form = FacilitySearchForm(
+        request.GET,
+        categories=[(c.code, c.name) for c in categories],
+        communities=communities,
+        compounds=compounds,
+    )
+    now = timezone.localtime()
+    results, page, origin, matched, within = [], None, None, [], None
+    if form.is_valid():
+        data = form.cleaned_data
+        facilities = Facility.objects.visible().select_related("category", "community")
+        if data["q"]:
+            matched = [
+                by_code[code]
+                for code in matching.matching_codes(data["q"], _category_terms(categories))
+            ]
+            facilities = facilities.search(data["q"], [c.pk for c in matched])
+        category = by_code.get(data["category"])
+        if category:
+            facilities = facilities.in_category(category)
+        if data["community"]:
+            facilities = facilities.filter(community__slug=data["community"])
+        if data["accessible"]:
+            facilities = facilities.accessible()
+        if data["open_now"]:
+            facilities = facilities.filter(open_at_q(now))
+
+        if data["near"]:
+            compound = ResidentialCompound.objects.get(pk=data["near"])
+            origin = (compound.name, compound.point)
+        elif data["lat"] is not None:
+            origin = (_("the point you chose"), (data["lat"], data["lng"]))
+        if origin:
+            if data["distance"]:
+                within = data["distance"]
+                facilities = facilities.near(origin[1], within)
+            elif category:
+                within = category.distance_m
+                facilities = facilities.near(origin[1], within)
+            else:
+                # Each facility within its own category's walking circle.
+                widest = max((c.distance_m for c in matched or categories), default=1000)
+                facilities = facilities.near(origin[1], widest).filter(
+                    distance__lte=F("category__distance_m")
+                )
+        else:
+            facilities = facilities.order_by("category__sort_order", "name", "pk")
+
+        page = Paginator(facilities, PAGE_SIZE).get_page(data["page"] or 1)
+        rows = list(page.object_list)
+        today = now.date()
+        prefetch_related_objects(rows, "hours", upcoming_exceptions(today))
+        for facility in rows:
+            distance = getattr(facility, "distance", None)
+            results.append(
+                Result(
+                    facility,
+                    status_of(facility, schedule_of(facility), now),
+                    round(distance) if distance is not None else None,
+                    geo.walking_minutes(distance) if distance is not None else None,
+                )
+            )
+
+    template = "facilities/search.html"
+    if request.htmx:
+        template += "#results"
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "results": results,
+            "page": page,
+            "origin": origin,
+            "within": within,
+            "matched": matched,
+            "categories": categories,
+            "must_pick_community": must_pick_community,
+            "compound_groups": [
+                (community, [(pk, name, str(pk) == raw_near) for pk, name in options])
+                for community, options in compounds
+            ],
+            "page_query": query.urlencode(),
+            "pace": geo.SENIOR_METRES_PER_MINUTE,
+        },
+    )
+
+
+@require_GET
+def detail(request: HttpRequest, slug: str) -> HttpResponse:
+    now = timezone.localtime()
+    today = now.date()
+    facility = get_object_or_404(
+        Facility.objects.select_related(
+            "category", "community__subdistrict__district"
+        ).prefetch_related("other_categories", "hours", upcoming_exceptions(today)),
+        slug=slug,
+    )
+    schedule = schedule_of(facility)
+    week = hours.week(schedule, today, 7)
+    meals = list(
+        Meal.objects.filter(facility=facility, date__gte=today, date__lt=today + timedelta(days=7))
+    )
+    senior = list(SeniorPrice.objects.filter(facility=facility))
+    neighbours = list(
+        Facility.objects.visible()
+        .exclude(pk=facility.pk)
+        .select_related("category")
+        .near(facility.point, MAP_RADIUS_M)[:MAP_NEIGHBOURS]
+    )
+    south, north, west, east = geo.bounding_box(facility.point, MAP_RADIUS_M)
+    compounds = [
+        c
+        for c in ResidentialCompound.objects.filter(
+            latitude__range=(south, north), longitude__range=(west, east)
+        ).only("id", "name", "latitude", "longitude", "community_id")
+        if geo.distance_m(c.point, facility.point) <= MAP_RADIUS_M
+    ]
+    return render(
+        request,
+        "facilities/detail.html",
+        {
+            "facility": facility,
+            "status": status_of(facility, schedule, now),
+            "week": _week_rows(week, today),
+            "exceptions": [e for e in facility.exceptions.all() if e.last_date >= today],
+            "today_meals": [m for m in meals if m.date == today],
+            "menu_days": _menu_days(meals, today),
+            "prices": _price_table(senior),
+            "map": _map(facility, neighbours, compounds),
+        },
+    )
+
+
+@require_GET
+def poster(request: HttpRequest, slug: str) -> HttpResponse:
+    """One A4 sheet for the community notice board, with a QR code that opens the page."""
+    facility = get_object_or_404(
+        Facility.objects.select_related("category", "community").prefetch_related("hours"),
+        slug=slug,
+    )
+    url = request.build_absolute_uri(facility.get_absolute_url())
+    return render(
+        request,
+        "facilities/poster.html",
+        {
+            "facility": facility,
+            "weekly": _weekly_summary(facility),
+            "prices": _price_table(list(SeniorPrice.objects.filter(facility=facility))),
+            "qr": qr_svg(url, title=_("QR code: opens %(url)s") % {"url": url}),
+            "url": url,
+        },
+    )
+
+
+# ---- presentation helpers: rows the templates loop over ----
+
+
+def _range_text(r: hours.Range) -> str:
+    if r.opens == r.closes:
+        return _("open 24 hours")
+    text = f"{r.opens:%H:%M}–{r.closes:%H:%M}"
+    if r.closes < r.opens:
+        text += " " + _("(next day)")
+    return text
+
+
+@dataclass(frozen=True)
+class DayRow:
+    date: object
+    label: str
+    is_today: bool
+    ranges: list[str]
+    note: str
+
+
+def _week_rows(week: list[hours.DayHours], today) -> list[DayRow]:
+    rows = []
+    for day in week:
+        notes = []
+        if day.holiday:
+            notes.append(hours.holiday_name(day.holiday))
+        if day.swapped_workday:
+            notes.append(_("swapped working day"))
+        if day.exception is not None:
+            notes.append(day.exception.note or _("special hours"))
+        rows.append(
+            DayRow(
+                date=day.date,
+                label=_weekday(day.date.weekday()),
+                is_today=day.date == today,
+                ranges=[_range_text(r) for r in day.ranges],
+                note="; ".join(str(n) for n in notes),
+            )
+        )
+    return rows
+
+
+def _weekday(n: int) -> str:
+    return str(Weekday(n).label)
+
+
+def _weekly_summary(facility: Facility) -> list[tuple[str, str]]:
+    """Ordinary weekly hours with equal days run together: ("Monday – Friday", "08:00–17:00")."""
+    by_day = {d: [] for d in range(7)}
+    for row in facility.hours.all():
+        by_day[row.weekday].append(_range_text(hours.Range(row.opens, row.closes)))
+    summary, start = [], 0
+    for day in range(1, 8):
+        if day == 7 or by_day[day] != by_day[start]:
+            label = _weekday(start)
+            if day - 1 != start:
+                label = _("%(first)s – %(last)s") % {
+                    "first": _weekday(start),
+                    "last": _weekday(day - 1),
+                }
+            summary.append((label, ", ".join(by_day[start]) or _("closed")))
+            start = day
+    return summary
+
+
+def _menu_days(meals: list[Meal], today) -> list[tuple[object, str, list[Meal]]]:
+    order = {k: i for i, k in enumerate(MealKind.values)}
+    days = []
+    for day, group in groupby(
+        sorted(meals, key=lambda m: (m.date, order[m.kind])), lambda m: m.date
+    ):
+        label = _("Today") if day == today else _weekday(day.weekday())
+        days.append((day, label, list(group)))
+    return days
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    bands: list[str]
+    rows: list[tuple[str, list[object]]]  # (meal, price per band or None)
+
+
+def _price_table(prices: list[SeniorPrice]) -> PriceTable | None:
+    if not prices:
+        return None
+    bands = sorted({(p.min_age, p.max_age) for p in prices}, key=lambda b: b[0])
+    labels = [f"{lo}–{hi}" if hi else f"{lo}+" for lo, hi in bands]
+    rows = []
+    for kind in MealKind:
+        of_kind = {(p.min_age, p.max_age): p.price for p in prices if p.kind == kind}
+        if of_kind:
+            rows.append((str(kind.label), [of_kind.get(b) for b in bands]))
+    return PriceTable(labels, rows)
+
+
+def _map(facility: Facility, neighbours: list[Facility], compounds: list[ResidentialCompound]):
+    subject = maps.Place("facility", facility.name, facility.latitude, facility.longitude)
+    others = [maps.Place("compound", c.name, c.latitude, c.longitude) for c in compounds] + [
+        maps.Place(
+            "neighbour",
+            f.name,
+            f.latitude,
+            f.longitude,
+            url=f.get_absolute_url(),
+            icon=f.category.icon,
+        )
+        for f in neighbours
+    ]
+    return maps.layout(subject, others, radius_m=MAP_RADIUS_M)
+
+
+def category_counts() -> dict[int, int]:
+    """Open facilities per primary category (the home page's grid)."""
+    return dict(
+        Facility.objects.operating()
+        .values_list("category_id")
+        .annotate(n=Count("id"))
+        .values_list("category_id", "n")
+    )
+
+
+# ---- panels on the communities app's pages ----
+
+HOME_CANTEENS = 8
+
+
+@dataclass(frozen=True)
+class CanteenToday:
+    facility: Facility
+    meals: list[Meal]
+
+
+def home_panels() -> dict:
+    """The category grid, the compounds to start "near me" from and today's canteen menus for
+    the home page, in five queries."""
+    categories = list(Category.objects.all())
+    counts = category_counts()
+    today = timezone.localdate()
+    meals = list(
+        Meal.objects.filter(date=today, facility__status=Facility.Status.OPEN)
+        .select_related("facility__community")
+        .order_by("facility__name", "facility_id", "kind")
+    )
+    canteens = []
+    for _facility_id, group in groupby(meals, key=lambda m: m.facility_id):
+        group = sorted(group, key=lambda m: MealKind.values.index(m.kind))
+        canteens.append(CanteenToday(group[0].facility, group))
+    near_groups, _too_many = _compound_choices(None, None)
+    return {
+        "near_groups": near_groups,
+        "category_grid": [(c, counts.get(c.pk, 0)) for c in categories],
+        "canteens_today": canteens[:HOME_CANTEENS],
+        "more_canteens": len(canteens) > HOME_CANTEENS,
+    }
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    category: Category
+    total: int
+    covered: int
+    uncovered: list[coverage.Nearest]
+    farthest: coverage.Nearest | None
+
+
+def community_panels(community: Community, compounds: list[ResidentialCompound]) -> dict:
+    """The community's facilities by category, and for each required category whether its
+    compounds lie within walking distance of one — in four queries."""
+    categories = list(Category.objects.all())
+    own = list(
+        community.facilities.visible()
+        .select_related("category")
+        .order_by("category__sort_order", "name")
+    )
+    by_category = [
+        (category, list(group)) for category, group in groupby(own, key=lambda f: f.category)
+    ]
+    required = [c for c in categories if c.required]
+    rows = []
+    if compounds and required:
+        widest = max(c.distance_m for c in required)
+        lats = [c.latitude for c in compounds]
+        lngs = [c.longitude for c in compounds]
+        south, _n, west, _e = geo.bounding_box((min(lats), min(lngs)), widest)
+        _s, north, _w, east = geo.bounding_box((max(lats), max(lngs)), widest)
+        supplies = [
+            coverage.Supply(
+                f.pk,
+                f.name,
+                f.point,
+                frozenset([codes[f.category_id]] + [codes[c.pk] for c in f.other_categories.all()]),
+            )
+            for codes in [{c.pk: c.code for c in categories}]
+            for f in Facility.objects.operating()
+            .filter(latitude__range=(south, north), longitude__range=(west, east))
+            .only("id", "name", "latitude", "longitude", "category_id")
+            .prefetch_related(Prefetch("other_categories", queryset=Category.objects.only("id")))
+        ]
+        demands = [coverage.Demand(c.pk, c.name, c.point, c.population) for c in compounds]
+        result = coverage.coverage(demands, supplies, [(c.code, c.distance_m) for c in required])
+        for category, cat_coverage in zip(required, result, strict=True):
+            rows.append(
+                CoverageRow(
+                    category,
+                    len(cat_coverage.nearest),
+                    len(cat_coverage.covered),
+                    sorted(
+                        cat_coverage.uncovered,
+                        key=lambda n: -(n.distance_m or float("inf")),
+                    ),
+                    cat_coverage.farthest,
+                )
+            )
+    return {"facilities_by_category": by_category, "coverage_rows": rows}
