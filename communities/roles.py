@@ -24,6 +24,30 @@ STAFF_PERMISSIONS = {
         "change_residentialcompound",
         "delete_residentialcompound",
     ],
+    "facilities": [
+        "view_facility",
+        "add_facility",
+        "change_facility",
+        "delete_facility",
+        "view_openinghours",
+        "add_openinghours",
+        "change_openinghours",
+        "delete_openinghours",
+        "view_hoursexception",
+        "add_hoursexception",
+        "change_hoursexception",
+        "delete_hoursexception",
+        "view_meal",
+        "add_meal",
+        "change_meal",
+        "delete_meal",
+        "view_seniorprice",
+        "add_seniorprice",
+        "change_seniorprice",
+        "delete_seniorprice",
+        # Categories are city-wide: staff choose from them and may read the list.
+        "view_category",
+    ],
 }
 # City administrators hold every permission of these apps.
 CITY_ADMIN_APPS = ["communities", "facilities", "courses", "auth"]
