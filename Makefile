@@ -51,7 +51,7 @@ browser: install
 	export $(with_db) && DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest tests/browser $(PYTEST_ARGS)
 
 bench: install
-	export $(with_db) && $(PY) bench/run.py
+	export $(with_db) && $(PY) bench/near.py && $(PY) bench/run.py
 
 messages: install
 	export $(with_db) && \

@@ -174,15 +174,22 @@ class Community(PointMixin):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        if not self.slug:
-            others = Community.objects.exclude(pk=self.pk)
-            self.slug = unique_slug(
-                pinyin_slug(self.name), lambda s: others.filter(slug=s).exists()
-            )
+        self._fill_slug()
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("communities:detail", kwargs={"slug": self.slug})
+
+    def clean(self) -> None:
+        # Forms validate constraints before save(): the slug must exist by then.
+        self._fill_slug()
+
+    def _fill_slug(self) -> None:
+        if not self.slug and self.name:
+            others = Community.objects.exclude(pk=self.pk)
+            self.slug = unique_slug(
+                pinyin_slug(self.name), lambda s: others.filter(slug=s).exists()
+            )
 
 
 class CompoundQuerySet(models.QuerySet):

@@ -121,6 +121,12 @@ class FacilityAdmin(CommunityScopedAdmin):
     search_fields = ["name", "slug", "address", "operator", "community__name"]
     readonly_fields = ["updated_at"]
     inlines = [OpeningHoursInline, HoursExceptionInline, SeniorPriceInline, MealInline]
+
+    def get_inlines(self, request, obj):
+        # Menus and senior meal prices belong to canteens; other facilities keep a short form.
+        if obj is not None and not obj.serves_meals:
+            return [OpeningHoursInline, HoursExceptionInline]
+        return self.inlines
     fieldsets = [
         (None, {"fields": ["name", "slug", "category", "other_categories"]}),
         (_("Where"), {"fields": ["community", "address", "phone", "latitude", "longitude"]}),

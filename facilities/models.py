@@ -276,15 +276,29 @@ class Facility(PointMixin):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        if not self.slug:
-            others = Facility.objects.exclude(pk=self.pk)
-            self.slug = unique_slug(
-                pinyin_slug(self.name), lambda s: others.filter(slug=s).exists()
-            )
+        self._fill_slug()
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("facilities:detail", kwargs={"slug": self.slug})
+
+    def clean(self) -> None:
+        # Forms validate constraints before save(): the slug must exist by then.
+        self._fill_slug()
+
+    def _fill_slug(self) -> None:
+        if not self.slug and self.name:
+            others = Facility.objects.exclude(pk=self.pk)
+            self.slug = unique_slug(
+                pinyin_slug(self.name), lambda s: others.filter(slug=s).exists()
+            )
+
+    @property
+    def serves_meals(self) -> bool:
+        """A canteen, as its main category or a further one."""
+        return self.category.code == "canteen" or any(
+            c.code == "canteen" for c in self.other_categories.all()
+        )
 
     @property
     def is_built(self) -> bool:

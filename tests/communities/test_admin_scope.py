@@ -217,3 +217,24 @@ class TestMembershipsDecideBackOfficeAccess:
         assert response.status_code == 200
         assert "社区工作人员须选一个社区" in response.content.decode()
         assert not resident.memberships.exists()
+
+
+def test_city_admin_adds_a_community_with_the_slug_left_empty(city_admin, subdistrict):
+    response = client_for(city_admin).post(
+        reverse("admin:communities_community_add"),
+        {
+            "name": "新建社区",
+            "slug": "",
+            "subdistrict": subdistrict.pk,
+            "population": 0,
+            "households": 0,
+            "latitude": 43.9,
+            "longitude": 125.3,
+            "compounds-TOTAL_FORMS": 0,
+            "compounds-INITIAL_FORMS": 0,
+            "compounds-MIN_NUM_FORMS": 0,
+            "compounds-MAX_NUM_FORMS": 1000,
+        },
+    )
+    assert response.status_code == 302
+    assert Community.objects.get(name="新建社区").slug == "xinjian"
