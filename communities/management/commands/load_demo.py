@@ -1,5 +1,6 @@
 """``manage.py load_demo``: the two seed districts with real subdistricts, the seed and invented
-communities with their compounds, and one demo account per role.
+communities with their compounds, their facilities (``facilities.demo``), and one demo account
+per role.
 
 Idempotent: every row is found by its natural key (district and subdistrict code, community by
 subdistrict and name, compound by community and name, user by username) and brought to the values
@@ -22,6 +23,8 @@ from communities import demo_data
 from communities.demo_data import DEMO_PASSWORD, DemoCommunity, DemoDistrict
 from communities.models import Community, District, Membership, ResidentialCompound, Subdistrict
 from communities.roles import make_staff
+from facilities.demo import load_demo_facilities
+from facilities.models import Facility, HoursException, Meal, OpeningHours
 
 EARTH_RADIUS_M = 6_371_008.8
 # A compound lies this far (straight line) from its community's office.
@@ -169,15 +172,15 @@ class Credential:
 class Command(BaseCommand):
     help = (
         "Load the demo data: 长春市绿园区 and 洛阳市洛龙区 with their real subdistricts, the seed "
-        "communities of the news and invented ones with compounds, and demo accounts. Safe to run "
-        "again: it updates the same rows."
+        "communities of the news and invented ones with compounds and facilities, and demo "
+        "accounts. Safe to run again: it updates the same rows."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
             "--no-accounts",
             action="store_true",
-            help="Load places only; create or change no user accounts.",
+            help="Load places and facilities only; create or change no user accounts.",
         )
 
     def handle(self, *args, no_accounts: bool = False, verbosity: int = 1, **options) -> None:
@@ -185,6 +188,7 @@ class Command(BaseCommand):
             districts = self._load_districts()
             subdistricts = self._load_subdistricts(districts)
             communities = self._load_communities(subdistricts)
+            load_demo_facilities(communities)
             credentials = [] if no_accounts else self._load_accounts(districts, communities)
         if verbosity >= 1:
             self._summarise(districts, credentials)
@@ -311,6 +315,24 @@ class Command(BaseCommand):
 
     # -- output --
 
+    def _summarise_facilities(self, communities) -> None:
+        facilities = Facility.objects.filter(community__in=communities)
+        per_status = dict(
+            facilities.values("status").annotate(n=Count("id")).values_list("status", "n")
+        )
+        counts = ", ".join(
+            f"{per_status[status]} {label}"
+            for status, label in Facility.Status.choices
+            if status in per_status
+        )
+        n_hours = OpeningHours.objects.filter(facility__in=facilities).count()
+        n_exceptions = HoursException.objects.filter(facility__in=facilities).count()
+        n_meals = Meal.objects.filter(facility__in=facilities).count()
+        self.stdout.write(
+            f"  Facilities: {sum(per_status.values())} ({counts}); {n_hours} opening hours, "
+            f"{n_exceptions} exceptions to them, {n_meals} canteen meals."
+        )
+
     def _summarise(self, districts: dict[str, District], credentials: list[Credential]) -> None:
         out = self.stdout
         codes = list(districts)
@@ -334,6 +356,7 @@ class Command(BaseCommand):
                 f"  {district}: {row['n']} communities, population {row['population']}, "
                 f"households {row['households']}"
             )
+        self._summarise_facilities(communities)
         if not credentials:
             return
         out.write("")
