@@ -1,8 +1,8 @@
 """Real headless Chromium, driven by Playwright, against pytest-django's live server.
 
 Every page a browser test visits goes through ``check_page``: axe-core must find no WCAG 2.x A/AA
-violation, and the page must have made no request to another host and logged no error (a CSP
-violation is logged as one).
+violation, the page must have made no request to another host and logged no error (a CSP
+violation is logged as one), and it must reflow to a 320 px wide screen without scrolling sideways.
 """
 
 import os
@@ -35,6 +35,50 @@ ENHANCED_CONTRAST = {
     "resultTypes": ["violations"],
 }
 LOCAL_HOSTS = {"localhost", "127.0.0.1"}
+# WCAG 1.4.10 Reflow: content fits 320 CSS px (a 1280 px screen zoomed to 400 %) with no
+# scrolling in two directions. Most residents browse on phones, many of them this narrow.
+REFLOW_WIDTH = 320
+REFLOW_HEIGHT = 800
+# What sticks out past the right edge of the viewport, outermost boxes first: an element (or a
+# run of text) inside a box that scrolls sideways by itself, like a .table-wrap, is allowed to.
+SIDEWAYS_OVERFLOW = """() => {
+  const root = document.documentElement;
+  const limit = root.clientWidth + 0.5;
+  const scrollsItself = el => /^(auto|scroll)$/.test(getComputedStyle(el).overflowX);
+  const insideScroller = el => {
+    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+      if (scrollsItself(up)) return true;
+    }
+    return false;
+  };
+  const name = el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+    + [...el.classList].map(c => "." + c).join("");
+  const found = new Map();
+  for (const el of document.body.querySelectorAll("*")) {
+    const box = el.getBoundingClientRect();
+    if (box.right > limit && !insideScroller(el)) found.set(el, box);
+  }
+  const text = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  while (text.nextNode()) {
+    const el = text.currentNode.parentElement;
+    if (found.has(el) || !text.currentNode.textContent.trim()) continue;
+    range.selectNodeContents(text.currentNode);
+    const box = range.getBoundingClientRect();
+    if (box.right > limit && !insideScroller(text.currentNode)) found.set(el, box);
+  }
+  const outermost = [...found].filter(([el]) => {
+    for (let up = el.parentElement; up; up = up.parentElement) if (found.has(up)) return false;
+    return true;
+  });
+  return {
+    scrollWidth: root.scrollWidth,
+    clientWidth: root.clientWidth,
+    offenders: outermost.slice(0, 10).map(([el, box]) =>
+      `${name(el)} reaches ${Math.round(box.right)}px (${Math.round(box.width)}px wide): `
+      + JSON.stringify(el.textContent.trim().replace(/\\s+/g, " ").slice(0, 40))),
+  };
+}"""
 
 axe = Axe()
 
@@ -116,6 +160,24 @@ def check_page(page, *, elder: bool | None = None) -> None:
         elder = "elder" in (page.locator("html").get_attribute("class") or "")
     if elder:
         check_elder_mode(page)
+    check_reflow(page)
+
+
+def check_reflow(page, width: int = REFLOW_WIDTH) -> None:
+    """Assert the page fits ``width`` CSS px with no sideways scrolling; restore the viewport."""
+    previous = page.viewport_size
+    page.set_viewport_size({"width": width, "height": REFLOW_HEIGHT})
+    try:
+        result = page.evaluate(SIDEWAYS_OVERFLOW)
+    finally:
+        if previous:
+            page.set_viewport_size(previous)
+    fits = result["scrollWidth"] <= result["clientWidth"] and not result["offenders"]
+    offenders = "\n  ".join(result["offenders"]) or "(no element found: look for a wide margin)"
+    assert fits, (
+        f"{page.url} does not fit {width}px: the page is {result['scrollWidth']}px wide in a "
+        f"{result['clientWidth']}px window. Sticking out:\n  {offenders}"
+    )
 
 
 def check_elder_mode(page) -> None:
