@@ -127,6 +127,7 @@ class FacilityAdmin(CommunityScopedAdmin):
         if obj is not None and not obj.serves_meals:
             return [OpeningHoursInline, HoursExceptionInline]
         return self.inlines
+
     fieldsets = [
         (None, {"fields": ["name", "slug", "category", "other_categories"]}),
         (_("Where"), {"fields": ["community", "address", "phone", "latitude", "longitude"]}),

@@ -1,5 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 DISTANCES = [300, 500, 1000, 2000]
 
@@ -16,7 +17,7 @@ class FacilitySearchForm(forms.Form):
         error_messages={"max_length": _("Use at most %(limit_value)d characters.")},
     )
     category = forms.ChoiceField(label=_("Category"), required=False)
-    community = forms.ChoiceField(label=_("Community"), required=False)
+    community = forms.SlugField(label=_("Community"), required=False)
     near = forms.TypedChoiceField(
         label=_("Near my residential compound"), required=False, coerce=int, empty_value=None
     )
@@ -30,22 +31,32 @@ class FacilitySearchForm(forms.Form):
         choices=[("", _("the category's walking distance"))]
         + [(str(m), _("%(metres)s m") % {"metres": m}) for m in DISTANCES],
     )
-    open_now = forms.BooleanField(label=_("Open now"), required=False)
-    accessible = forms.BooleanField(label=_("Step-free entrance"), required=False)
+    open_now = forms.BooleanField(label=pgettext_lazy("filter", "Open now"), required=False)
+    accessible = forms.BooleanField(
+        label=pgettext_lazy("filter", "Step-free entrance"), required=False
+    )
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
-    def __init__(self, data, *, categories, communities, compounds):
-        """``categories``: (code, name) pairs; ``communities``: (slug, name) pairs;
-        ``compounds``: (group name, [(id, name), …]) pairs, as Django's grouped choices."""
+    def __init__(self, data, *, categories, community_slugs, compounds):
+        """``categories``: (code, name) pairs; ``community_slugs``: the communities one may pick;
+        ``compounds``: (group name, [(id, name), …]) pairs, as Django's grouped choices. The two
+        long lists are drawn by the template from prepared rows, not by Django's widgets, which
+        are slow for thousands of options."""
         super().__init__(data)
-        for name in ("category", "community", "distance"):
+        self.community_slugs = community_slugs
+        for name in ("category", "distance"):
             self.fields[name].widget.attrs["class"] = "form__select"
         self.fields["category"].choices = [("", _("All categories")), *categories]
-        self.fields["community"].choices = [("", _("All communities")), *communities]
         self.fields["near"].choices = [("", _("Not near anywhere in particular")), *compounds]
         self.fields["near"].error_messages["invalid_choice"] = _(
             "Choose your compound from the list; pick your community first to shorten it."
         )
+
+    def clean_community(self) -> str:
+        slug = self.cleaned_data["community"]
+        if slug and slug not in self.community_slugs:
+            raise forms.ValidationError(_("Choose a community from the list."))
+        return slug
 
     def clean(self):
         data = super().clean()

@@ -10,7 +10,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Cos, Power, Radians, Sqrt
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from communities.models import Community, PointMixin, _point_constraints
@@ -160,7 +160,7 @@ class Facility(PointMixin):
         UNDER_CONSTRUCTION = "building", _("under construction")
         OPEN = "open", _("open")
         TEMPORARILY_CLOSED = "paused", _("temporarily closed")
-        CLOSED = "closed", _("closed")
+        CLOSED = "closed", pgettext_lazy("facility status", "closed")
 
     class HolidayRule(models.TextChoices):
         USUAL = "usual", _("keeps its weekly hours on public holidays")

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
@@ -130,6 +131,14 @@ def _compound_choices(community_slug: str | None, near_id: int | None):
     return choices, False
 
 
+def _community_groups(rows, chosen: str):
+    """(district, [(slug, name, selected), …]) for the community select."""
+    return [
+        (district, [(slug, name, slug == chosen) for slug, name, *_rest in group])
+        for district, group in groupby(rows, key=lambda r: f"{r[2]}{r[3]}")
+    ]
+
+
 @dataclass(frozen=True)
 class Result:
     facility: Facility
@@ -147,7 +156,9 @@ def search(request: HttpRequest) -> HttpResponse:
     categories = list(Category.objects.all())
     by_code = {c.code: c for c in categories}
     communities = list(
-        Community.objects.order_by("subdistrict__code", "name").values_list("slug", "name")
+        Community.objects.order_by(
+            "subdistrict__district__code", "subdistrict__code", "name"
+        ).values_list("slug", "name", "subdistrict__district__city", "subdistrict__district__name")
     )
     raw_near = request.GET.get("near", "")
     compounds, must_pick_community = _compound_choices(
@@ -156,7 +167,7 @@ def search(request: HttpRequest) -> HttpResponse:
     form = FacilitySearchForm(
         request.GET,
         categories=[(c.code, c.name) for c in categories],
-        communities=communities,
+        community_slugs={slug for slug, *_rest in communities},
         compounds=compounds,
     )
     now = timezone.localtime()
@@ -230,9 +241,10 @@ def search(request: HttpRequest) -> HttpResponse:
             "page": page,
             "origin": origin,
             "within": within,
-            "matched": matched,
+            "matched": _list(c.name for c in matched),
             "categories": categories,
             "must_pick_community": must_pick_community,
+            "community_groups": _community_groups(communities, request.GET.get("community", "")),
             "compound_groups": [
                 (community, [(pk, name, str(pk) == raw_near) for pk, name in options])
                 for community, options in compounds
@@ -313,6 +325,11 @@ def poster(request: HttpRequest, slug: str) -> HttpResponse:
 # ---- presentation helpers: rows the templates loop over ----
 
 
+def _list(items) -> str:
+    """Items run together with the language's list separator (", " or "、")."""
+    return pgettext("list separator", ", ").join(str(i) for i in items)
+
+
 def _range_text(r: hours.Range) -> str:
     if r.opens == r.closes:
         return _("open 24 hours")
@@ -347,7 +364,7 @@ def _week_rows(week: list[hours.DayHours], today) -> list[DayRow]:
                 label=_weekday(day.date.weekday()),
                 is_today=day.date == today,
                 ranges=[_range_text(r) for r in day.ranges],
-                note="; ".join(str(n) for n in notes),
+                note=_list(notes),
             )
         )
     return rows
@@ -366,12 +383,14 @@ def _weekly_summary(facility: Facility) -> list[tuple[str, str]]:
     for day in range(1, 8):
         if day == 7 or by_day[day] != by_day[start]:
             label = _weekday(start)
-            if day - 1 != start:
+            if start == 0 and day == 7:
+                label = _("Every day")
+            elif day - 1 != start:
                 label = _("%(first)s – %(last)s") % {
                     "first": _weekday(start),
                     "last": _weekday(day - 1),
                 }
-            summary.append((label, ", ".join(by_day[start]) or _("closed")))
+            summary.append((label, _list(by_day[start]) or pgettext("day", "closed")))
             start = day
     return summary
 
@@ -397,7 +416,12 @@ def _price_table(prices: list[SeniorPrice]) -> PriceTable | None:
     if not prices:
         return None
     bands = sorted({(p.min_age, p.max_age) for p in prices}, key=lambda b: b[0])
-    labels = [f"{lo}–{hi}" if hi else f"{lo}+" for lo, hi in bands]
+    labels = [
+        _("Age %(low)s–%(high)s") % {"low": lo, "high": hi}
+        if hi
+        else _("Age %(low)s and over") % {"low": lo}
+        for lo, hi in bands
+    ]
     rows = []
     for kind in MealKind:
         of_kind = {(p.min_age, p.max_age): p.price for p in prices if p.kind == kind}
@@ -474,6 +498,7 @@ class CoverageRow:
     covered: int
     uncovered: list[coverage.Nearest]
     farthest: coverage.Nearest | None
+    share: int  # % of the compounds' residents within walking distance
 
 
 def community_panels(community: Community, compounds: list[ResidentialCompound]) -> dict:
@@ -490,8 +515,11 @@ def community_panels(community: Community, compounds: list[ResidentialCompound])
     ]
     required = [c for c in categories if c.required]
     rows = []
+    # Facilities up to twice the widest walk away are loaded, so an uncovered compound can be
+    # told how far its nearest one is.
+    search_m = 2 * max((c.distance_m for c in required), default=0)
     if compounds and required:
-        widest = max(c.distance_m for c in required)
+        widest = search_m
         lats = [c.latitude for c in compounds]
         lngs = [c.longitude for c in compounds]
         south, _n, west, _e = geo.bounding_box((min(lats), min(lngs)), widest)
@@ -522,6 +550,9 @@ def community_panels(community: Community, compounds: list[ResidentialCompound])
                         key=lambda n: -(n.distance_m or float("inf")),
                     ),
                     cat_coverage.farthest,
+                    round(100 * cat_coverage.covered_population / cat_coverage.population)
+                    if cat_coverage.population
+                    else 0,
                 )
             )
-    return {"facilities_by_category": by_category, "coverage_rows": rows}
+    return {"facilities_by_category": by_category, "coverage_rows": rows, "search_m": search_m}

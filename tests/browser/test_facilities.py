@@ -44,7 +44,7 @@ def price_for_age(page, age: int) -> str:
     table = page.locator("table.price-table").first
     headers = table.locator("thead th").all_inner_texts()
     for column, header in enumerate(headers):
-        match = re.search(r"(\d+)(?:–(\d+)|\+)", header)
+        match = re.search(r"(\d+)(?:–(\d+))?", header)  # "70–79岁", "80岁及以上"
         if match and int(match.group(1)) <= age <= int(match.group(2) or 200):
             row = table.locator("tbody tr", has_text=re.compile("午餐|Lunch"))
             return row.locator("th, td").nth(column).inner_text()
@@ -65,12 +65,14 @@ def test_nearest_open_canteen_to_dikan_and_its_lunch_price_for_a_75_year_old(
 
     # Filters update the results in place (htmx) and the address keeps every filter.
     page.get_by_label("类别").select_option("canteen")
-    page.get_by_label("正在营业").check()
+    page.get_by_label("只看营业中").check()
     expect(page).to_have_url(re.compile(r"open_now=on"))
     expect(page).to_have_url(re.compile(r"category=canteen"))
     first = page.locator(".facility-card").first
     expect(first.locator(".status")).to_contain_text("营业中")
-    distance = int(re.search(r"(\d+) m", first.locator(".facility-card__distance").inner_text())[1])
+    distance = int(
+        re.search(r"(\d+) 米", first.locator(".facility-card__distance").inner_text())[1]
+    )
     assert distance <= 500
     check_page(page)
 
@@ -101,7 +103,7 @@ def test_kanbing_lists_health_stations_by_distance_from_her_compound(page, live_
     cards = page.locator(".facility-card")
     expect(cards.first).to_be_visible()
     distances = [
-        int(re.search(r"(\d+) m", text)[1])
+        int(re.search(r"(\d+) 米", text)[1])
         for text in page.locator(".facility-card__distance").all_inner_texts()
     ]
     assert len(distances) >= 2 and distances == sorted(distances)

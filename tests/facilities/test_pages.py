@@ -47,7 +47,7 @@ def test_near_a_compound_lists_the_nearest_first_with_metres_and_minutes(
     response = client.get(SEARCH, {"q": "看病", "near": compound_b.pk})
     assert names(response) == ["石油健康驿站一", "石油健康驿站二", "石油健康驿站三"]
     html = response.content.decode()
-    assert "150 m · 约 3 分钟步行" in html  # 150 m at a senior's 60 m a minute
+    assert "150 米 · 步行约 3 分钟" in html  # 150 m at a senior's 60 m a minute
     assert "直线距离" in html  # says distances are straight-line
 
 
@@ -200,9 +200,14 @@ def test_community_page_lists_facilities_and_walking_coverage(client, canteen, f
     html = client.get(canteen.community.get_absolute_url()).content.decode()
     assert canteen.name in html and far_canteen.name in html
     # 地勘三院小区 has the canteen 200 m away, but no health station at all.
-    coverage = re.search(r'<ul class="coverage">.*?</ul>\s*</section>', html, re.S).group(0)
-    assert re.search(r"社区食堂.*?已覆盖", coverage, re.S)
-    assert re.search(r"健康驿站.*?未覆盖", coverage, re.S)
+    table = re.search(r'<table class="table coverage-table">.*?</table>', html, re.S).group(0)
+    rows = {
+        re.search(r'<th scope="row">([^<]+)</th>', row).group(1): row
+        for row in re.findall(r"<tr>.*?</tr>", table, re.S)[1:]
+    }
+    assert "coverage__yes" in rows["社区食堂"] and "100%" in rows["社区食堂"]
+    assert "coverage__no" in rows["健康驿站"] and "0%" in rows["健康驿站"]
+    assert "1000 米内没有" in rows["健康驿站"]
 
 
 # ---- constant queries with 300+ facilities ----

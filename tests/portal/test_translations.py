@@ -13,7 +13,13 @@ import pytest
 from django.conf import settings
 
 LOCALE = Path(settings.LOCALE_PATHS[0]) / "zh_Hans" / "LC_MESSAGES"
-PATTERN = re.compile(r"""{% translate (["'])(.+?)\1 %}""")
+PATTERN = re.compile(r"""{% translate (["'])(.+?)\1(?: context (["'])(.+?)\3)? %}""")
+
+
+def key(entry: dict) -> str:
+    """How gettext files a message: with its context in front, when it has one."""
+    context = entry.get("msgctxt")
+    return f"{context}\x04{entry['msgid']}" if context else entry["msgid"]
 
 
 def read_po(path: Path) -> list[dict]:
@@ -52,15 +58,18 @@ def test_the_compiled_catalogue_matches_the_po_file(po_entries):
         catalog = gettext.GNUTranslations(fh)._catalog
     for e in po_entries:
         if "msgid_plural" in e:
-            assert catalog[(e["msgid"], 0)] == e["msgstr[0]"], e["msgid"]
+            assert catalog[(key(e), 0)] == e["msgstr[0]"], e["msgid"]
         else:
-            assert catalog[e["msgid"]] == e["msgstr"], e["msgid"]
+            assert catalog[key(e)] == e["msgstr"], e["msgid"]
 
 
 def test_every_translate_tag_in_the_templates_is_in_the_catalogue(po_entries):
-    known = {e["msgid"] for e in po_entries}
+    known = {key(e) for e in po_entries}
     found = set()
     for template in (settings.BASE_DIR / "templates").rglob("*.html"):
-        found |= {m[2] for m in PATTERN.finditer(template.read_text("utf-8"))}
+        found |= {
+            f"{m[4]}\x04{m[2]}" if m[4] else m[2]
+            for m in PATTERN.finditer(template.read_text("utf-8"))
+        }
     assert found, "no {% translate %} tags found: the pattern is out of date"
     assert sorted(found - known) == []
