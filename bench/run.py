@@ -25,7 +25,6 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 
-
 def _dikan() -> int:
     from communities.models import ResidentialCompound
 
