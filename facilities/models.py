@@ -340,6 +340,10 @@ class OpeningHours(models.Model):
         ordering = ["weekday", "opens"]
         verbose_name = _("opening hours")
         verbose_name_plural = _("opening hours")
+        indexes = [
+            # Open now (facilities/open_now.py): a facility's ranges on one weekday.
+            models.Index(fields=["facility", "weekday"], name="facilities_hours_facility_day"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(weekday__gte=0) & Q(weekday__lte=6),

@@ -195,7 +195,7 @@ def search(request: HttpRequest) -> HttpResponse:
             compound = ResidentialCompound.objects.get(pk=data["near"])
             origin = (compound.name, compound.point)
         elif data["lat"] is not None:
-            origin = (_("the point you chose"), (data["lat"], data["lng"]))
+            origin = (_("your location"), (data["lat"], data["lng"]))
         if origin:
             if data["distance"]:
                 within = data["distance"]

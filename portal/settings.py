@@ -86,6 +86,12 @@ if not _database_url:
         "PostgreSQL), or export DATABASE_URL=postgres://user@host:5432/name."
     )
 DATABASES = {"default": parse_database_url(_database_url)}
+# No JIT compilation: the portal's queries are short, and PostgreSQL's cost estimate for the
+# open-now filter (nested EXISTS) is high enough to trigger JIT, which then spends ~0.7 s
+# compiling a query that runs in a millisecond. A DATABASE_URL may still set its own options.
+_pg_options = DATABASES["default"]["OPTIONS"].get("options", "")
+if "jit" not in _pg_options:
+    DATABASES["default"]["OPTIONS"]["options"] = f"{_pg_options} -c jit=off".strip()
 if env_bool("DATABASE_POOL", True):
     # psycopg's pool keeps connections warm inside each app server process.
     DATABASES["default"]["OPTIONS"]["pool"] = {

@@ -194,3 +194,28 @@ def test_keyboard_user_filters_and_opens_a_facility(page, live_server, demo):
     page.keyboard.press("Enter")
     expect(page.locator(".status--large")).to_be_visible()
     check_page(page)
+
+
+def test_use_my_location_finds_what_is_near_the_browsers_position(browser, live_server, demo):
+    from tests.browser.conftest import _context
+
+    compound = ResidentialCompound.objects.get(name="地勘三院小区")
+    context, page = _context(
+        browser,
+        live_server,
+        geolocation={"latitude": compound.latitude, "longitude": compound.longitude},
+        permissions=["geolocation"],
+    )
+    try:
+        page.goto("/facilities/?q=看病")
+        page.get_by_role("button", name="使用我的位置").click()
+        expect(page.locator("h2.results__title")).to_contain_text("您的位置")
+        expect(page).to_have_url(re.compile(r"lat=34\.\d+"))
+        distances = [
+            int(re.search(r"(\d+) 米", text)[1])
+            for text in page.locator(".facility-card__distance").all_inner_texts()
+        ]
+        assert distances and distances == sorted(distances)
+        check_page(page)
+    finally:
+        context.close()

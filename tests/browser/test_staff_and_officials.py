@@ -65,3 +65,36 @@ def test_official_sees_their_districts_communities_in_elder_mode(page, demo_acco
     check_page(page, elder=True)
     page.get_by_role("button", name="退出登录").click()
     expect(page.get_by_role("link", name="登录")).to_be_visible()
+
+
+def test_linyuan_staff_change_their_canteens_hours_but_cannot_reach_leifengs(page, demo_accounts):
+    from facilities.models import Facility, OpeningHours
+
+    canteen = Facility.objects.get(name="林园小区助餐点")
+    first = OpeningHours.objects.filter(facility=canteen).order_by("weekday", "opens").first()
+    sign_in(page, "staff-linyuan")
+    page.goto("/admin/facilities/facility/")
+    names = set(page.locator("#result_list tbody th").all_inner_texts())
+    assert "林园小区助餐点" in names and "雷锋社区长者食堂" not in names
+    check_page(page)
+
+    page.get_by_role("link", name="林园小区助餐点").click()
+    closes = page.locator('input[name="hours-0-closes"]')
+    expect(closes).to_have_value(re.compile(f"^{first.closes:%H:%M}"))
+    closes.fill("13:40")
+    page.get_by_role("button", name="保存", exact=True).click()
+    expect(page.locator(".messagelist")).to_contain_text("林园小区助餐点")
+    check_page(page)
+    first.refresh_from_db()
+    assert f"{first.closes:%H:%M}" == "13:40"
+
+    # 雷锋社区's facilities are not there, by any URL.
+    leifeng = Facility.objects.get(name="雷锋社区长者食堂")
+    for view in ("change", "delete", "history"):
+        response = page.goto(f"/admin/facilities/facility/{leifeng.pk}/{view}/")
+        assert response.status == 404, view
+    exception = leifeng.exceptions.first() or leifeng.meals.first()
+    if exception is not None:
+        model = exception._meta.model_name
+        response = page.goto(f"/admin/facilities/{model}/{exception.pk}/change/")
+        assert response.status == 404

@@ -54,7 +54,9 @@ def test_home_shows_each_district_its_subdistricts_and_communities(client, commu
 def test_home_runs_a_constant_number_of_queries(
     client, many_communities, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(6):
+    # The place tree (3), totals (2) and the facilities panels (5: categories, counts per
+    # category, today's menus, compounds to start "near me" from and their count).
+    with django_assert_max_num_queries(10):
         response = client.get("/")
     assert response.content.decode().count('class="tree__community"') == 30
 
@@ -66,7 +68,7 @@ def test_community_list_shows_every_community_with_its_compound_count(
         response = client.get(reverse("communities:list"))
     html = response.content.decode()
     assert all(c.name in html for c in many_communities)
-    assert html.count('<td class="num">5</td>') == 30
+    assert len(re.findall(r'<td class="num" data-label="小区数">5</td>', html)) == 30
 
 
 def test_community_page_shows_profile_feature_contact_and_compounds(
@@ -80,7 +82,10 @@ def test_community_page_shows_profile_feature_contact_and_compounds(
         latitude=43.88,
         longitude=125.27,
     )
-    with django_assert_max_num_queries(3):
+    # The community and its compounds (2), the session-less request's locale (0), and the
+    # facilities panels (categories, own facilities, facilities nearby and their further
+    # categories).
+    with django_assert_max_num_queries(7):
         response = client.get(community_a.get_absolute_url())
     assert response.status_code == 200
     html = response.content.decode()
@@ -88,7 +93,9 @@ def test_community_page_shows_profile_feature_contact_and_compounds(
     assert "特色楼栋" in html and "医养综合体" in html
     assert 'href="tel:0431-85550000"' in html
     assert "新竹一区" in html and "新竹二区" in html
-    assert re.search(r"<td class=\"num\">2,?000</td>", html)  # the compounds' residents added up
+    assert re.search(
+        r'<td class="num" data-label="居民">2,?000</td>', html
+    )  # the compounds' residents added up
 
 
 def test_unknown_community_is_404(client, db):
