@@ -16,8 +16,19 @@ from communities.models import (
     Subdistrict,
 )
 from communities.roles import make_staff
+from facilities import taxonomy
+from facilities.models import Category
 
 PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database with the default categories, which the data migration loads. Browser
+    tests flush the database after each test, so a database kept from an earlier run (pytest's
+    --reuse-db) may have lost them."""
+    with django_db_blocker.unblock():
+        taxonomy.add_missing(Category)
 
 
 @pytest.fixture

@@ -206,6 +206,7 @@ def test_community_page_lists_facilities_and_walking_coverage(client, canteen, f
         for row in re.findall(r"<tr>.*?</tr>", table, re.S)[1:]
     }
     assert "coverage__yes" in rows["社区食堂"] and "100%" in rows["社区食堂"]
+    assert "地勘三院小区，200 米" in rows["社区食堂"]  # the longest walk to the nearest one
     assert "coverage__no" in rows["健康驿站"] and "0%" in rows["健康驿站"]
     assert "1000 米内没有" in rows["健康驿站"]
 
