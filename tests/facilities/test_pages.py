@@ -277,3 +277,11 @@ def test_home_has_a_search_box_for_services_in_everyday_words(client, canteen):
     form = re.search(r'<form class="search-box home-finder" action="([^"]+)".*?</form>', html, re.S)
     assert form.group(1) == SEARCH and 'name="q"' in form.group(0)
     assert names(client.get(form.group(1), {"q": "吃饭"})) == [canteen.name]
+
+
+def test_no_results_says_so(client, clock, canteen):
+    clock(datetime(2026, 11, 25, 20, 0, tzinfo=SHANGHAI))  # every canteen has closed
+    response = client.get(SEARCH, {"category": "canteen", "open_now": "on"})
+    html = response.content.decode()
+    assert names(response) == []
+    assert "0 处" in html and "现在都没有营业" in html
