@@ -40,6 +40,29 @@ def _point_constraints(prefix: str) -> list[models.CheckConstraint]:
     ]
 
 
+class PinyinSlugMixin(models.Model):
+    """A readable URL name (``slug``) made from the ``name``'s pinyin when left empty:
+    林园社区 → ``linyuan``, with ``-2``, ``-3`` … where another row has it already."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        self.fill_slug()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        # Forms validate constraints (slug not empty) before save(): the slug must exist by then.
+        self.fill_slug()
+
+    def fill_slug(self) -> None:
+        if not self.slug and self.name:
+            others = type(self)._default_manager.exclude(pk=self.pk)
+            self.slug = unique_slug(
+                pinyin_slug(self.name), lambda s: others.filter(slug=s).exists()
+            )
+
+
 class District(models.Model):
     """区: a county-level division with its 6-digit statistical code (绿园区 220106)."""
 
@@ -104,7 +127,7 @@ class CommunityQuerySet(models.QuerySet):
         )
 
 
-class Community(PointMixin):
+class Community(PinyinSlugMixin, PointMixin):
     """社区: the unit that staff keep and reports are drawn for."""
 
     subdistrict = models.ForeignKey(
@@ -173,23 +196,8 @@ class Community(PointMixin):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:
-        self._fill_slug()
-        super().save(*args, **kwargs)
-
     def get_absolute_url(self) -> str:
         return reverse("communities:detail", kwargs={"slug": self.slug})
-
-    def clean(self) -> None:
-        # Forms validate constraints before save(): the slug must exist by then.
-        self._fill_slug()
-
-    def _fill_slug(self) -> None:
-        if not self.slug and self.name:
-            others = Community.objects.exclude(pk=self.pk)
-            self.slug = unique_slug(
-                pinyin_slug(self.name), lambda s: others.filter(slug=s).exists()
-            )
 
 
 class CompoundQuerySet(models.QuerySet):

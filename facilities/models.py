@@ -13,9 +13,8 @@ from django.urls import reverse
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from communities.models import Community, PointMixin, _point_constraints
+from communities.models import Community, PinyinSlugMixin, PointMixin, _point_constraints
 from portal.lib import geo
-from portal.lib.slugs import pinyin_slug, unique_slug
 
 _WORD_SPLIT = re.compile(r"[\s,，、;；]+")
 
@@ -152,7 +151,7 @@ class FacilityQuerySet(models.QuerySet):
         return self.filter(q)
 
 
-class Facility(PointMixin):
+class Facility(PinyinSlugMixin, PointMixin):
     """A place residents go to: a canteen, a health station, a neighbourhood centre …"""
 
     class Status(models.TextChoices):
@@ -275,23 +274,8 @@ class Facility(PointMixin):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:
-        self._fill_slug()
-        super().save(*args, **kwargs)
-
     def get_absolute_url(self) -> str:
         return reverse("facilities:detail", kwargs={"slug": self.slug})
-
-    def clean(self) -> None:
-        # Forms validate constraints before save(): the slug must exist by then.
-        self._fill_slug()
-
-    def _fill_slug(self) -> None:
-        if not self.slug and self.name:
-            others = Facility.objects.exclude(pk=self.pk)
-            self.slug = unique_slug(
-                pinyin_slug(self.name), lambda s: others.filter(slug=s).exists()
-            )
 
     @property
     def serves_meals(self) -> bool:
