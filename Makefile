@@ -12,7 +12,7 @@ PORT ?= 8000
 # Runs a command with DATABASE_URL set: the caller's if given, else the project-local server's.
 with_db = DATABASE_URL="$${DATABASE_URL:-$$($(PY) -m portal.localdb url)}"
 
-.PHONY: install run test lint format check pytest browser bench messages stop-db clean
+.PHONY: install run serve test lint format check pytest browser bench messages stop-db clean
 
 install: $(VENV)/.installed
 
@@ -26,8 +26,21 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	export $(with_db) && \
 	$(PY) manage.py migrate --noinput && \
+	$(PY) manage.py createcachetable && \
 	$(PY) manage.py load_demo && \
 	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT)
+
+# The production-like server: DEBUG off, static files from the app server itself (WhiteNoise),
+# granian with one process per core (README "Production" says why).
+WORKERS ?= 2
+serve: install
+	export $(with_db) && \
+	$(PY) manage.py migrate --noinput && \
+	$(PY) manage.py createcachetable && \
+	$(PY) manage.py collectstatic --noinput -v0 && \
+	$(PY) manage.py load_demo && \
+	DEBUG=false $(VENV)/bin/granian --interface wsgi --host $(HOST) --port $(PORT) \
+	  --workers $(WORKERS) --blocking-threads 4 portal.wsgi:application
 
 test: install lint check pytest
 
@@ -51,7 +64,8 @@ browser: install
 	export $(with_db) && DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest tests/browser $(PYTEST_ARGS)
 
 bench: install
-	export $(with_db) && $(PY) bench/near.py && $(PY) bench/run.py
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	export $(with_db) && $(PY) bench/near.py && $(PY) bench/run.py && $(PY) bench/load.py
 
 messages: install
 	export $(with_db) && \

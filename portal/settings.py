@@ -46,6 +46,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the app server itself, compressed and under hashed names (README
+    # "Production"): one process is a complete site.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.CookieLocaleMiddleware",
@@ -112,8 +115,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Sessions live in the database, so any app server can answer any request.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Cache and sessions live in a store every app server shares, so two servers behind a balancer
+# behave as one: Redis when REDIS_URL is set, else the database.
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "portal"),
+        }
+    }
+    # Read from Redis, written through to PostgreSQL: fast, and a Redis restart signs nobody out.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "portal_cache",
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "portal"),
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Behind a TLS-terminating proxy (see README "Production"): trust its scheme header, send cookies
 # over HTTPS only and ask browsers to stay on HTTPS.
@@ -140,6 +163,17 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / ".local" / "staticfiles")))
+# collectstatic writes each file under a content-hashed name with gzip and brotli copies, and
+# WhiteNoise serves those with a far-future, immutable cache header. Tests and the development
+# server read the source files as they are (no collectstatic needed).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": env_str(
+            "STATICFILES_BACKEND", "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".local" / "media")))
 
@@ -160,6 +194,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# The load benchmark's floor page (portal.views.floor): off unless bench/load.py asks for it.
+BENCH_FLOOR = env_bool("BENCH_FLOOR", False)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "communities:account"
 LOGOUT_REDIRECT_URL = "communities:home"
@@ -176,3 +213,7 @@ LOGGING = {
 
 if env_bool("TESTING", False) or "PYTEST_VERSION" in os.environ:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    if "STATICFILES_BACKEND" not in os.environ:
+        STORAGES["staticfiles"] = {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        }
