@@ -17,3 +17,13 @@ class CommunitiesConfig(AppConfig):
         post_migrate.connect(sync_role_groups, dispatch_uid="communities.sync_role_groups")
         user_login_failed.connect(signin.record_failure, dispatch_uid="communities.signin.fail")
         user_logged_in.connect(signin.clear_failures, dispatch_uid="communities.signin.ok")
+
+        # Cached fragments (portal.caching) showing places move on with every edit.
+        from django.db.models.signals import post_delete, post_save
+
+        from portal import caching
+
+        for name in ("District", "Subdistrict", "Community", "ResidentialCompound"):
+            model = self.get_model(name)
+            for signal in (post_save, post_delete):
+                signal.connect(caching.bump, sender=model, dispatch_uid=f"bump.{name}.{signal}")

@@ -1,8 +1,11 @@
+from collections import defaultdict
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Prefetch, Sum
+from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -11,41 +14,66 @@ from communities import access
 from communities.forms import DisplayForm, SearchForm
 from communities.models import Community, District, Membership, ResidentialCompound, Subdistrict
 from facilities.views import community_panels, home_panels
+from portal import caching
 
 SEARCH_LIMIT = 20
 ELDER_COOKIE_AGE = 365 * 24 * 3600
 
 
-def _place_tree():
-    """Districts → subdistricts that have communities → communities, in three queries."""
-    # Meta.ordering does not apply to aggregating queries, hence the explicit order_by()s.
-    communities = Community.objects.only("name", "slug", "subdistrict_id", "is_demo").order_by(
-        "name"
+# A district with more communities than this lists its subdistricts on the home page, each
+# linking to its communities, so the page stays small whatever the city's size.
+HOME_TREE_LIMIT = 80
+
+
+def _place_tree() -> list[District]:
+    """Districts → subdistricts that have communities → communities (or, for large districts,
+    the subdistricts' community counts), in three queries."""
+    districts = list(
+        District.objects.annotate(
+            subdistrict_count=Count("subdistricts", distinct=True),
+            community_count=Count("subdistricts__communities"),
+        ).order_by("code")
     )
-    subdistricts = (
+    subdistricts = list(
         Subdistrict.objects.annotate(community_count=Count("communities"))
         .filter(community_count__gt=0)
         .order_by("code")
-        .prefetch_related(Prefetch("communities", queryset=communities))
     )
-    return (
-        District.objects.annotate(subdistrict_count=Count("subdistricts"))
-        .order_by("code")
-        .prefetch_related(Prefetch("subdistricts", queryset=subdistricts, to_attr="served"))
-    )
+    small = {d.pk for d in districts if d.community_count <= HOME_TREE_LIMIT}
+    communities = defaultdict(list)
+    for community in (
+        Community.objects.filter(subdistrict__district__in=small)
+        .only("name", "slug", "subdistrict_id", "is_demo")
+        .order_by("name")
+    ):
+        communities[community.subdistrict_id].append(community)
+    served = defaultdict(list)
+    for subdistrict in subdistricts:
+        subdistrict.listed = communities[subdistrict.pk]
+        served[subdistrict.district_id].append(subdistrict)
+    for district in districts:
+        district.served = served[district.pk]
+        district.collapsed = district.pk not in small
+    return districts
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    totals = Community.objects.aggregate(
-        communities=Count("id"),
-        population=Sum("population"),
-    )
-    totals["compounds"] = ResidentialCompound.objects.count()
+    def totals() -> dict:
+        values = Community.objects.aggregate(communities=Count("id"), population=Sum("population"))
+        values["compounds"] = ResidentialCompound.objects.count()
+        return values
+
     return render(
         request,
         "communities/home.html",
-        {"districts": _place_tree(), "totals": totals, "form": SearchForm(), **home_panels()},
+        {
+            # Built only when the cached tree fragment is missing (home.html's {% cache %}).
+            "districts": SimpleLazyObject(_place_tree),
+            "totals": caching.cached("home-totals", build=totals),
+            "form": SearchForm(),
+            **home_panels(),
+        },
     )
 
 

@@ -5,3 +5,26 @@ from django.utils.translation import gettext_lazy as _
 class FacilitiesConfig(AppConfig):
     name = "facilities"
     verbose_name = _("Facilities")
+
+    def ready(self) -> None:
+        # Cached fragments (portal.caching) showing facilities move on with every edit.
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from portal import caching
+
+        for name in (
+            "Category",
+            "Facility",
+            "OpeningHours",
+            "HoursException",
+            "Meal",
+            "SeniorPrice",
+        ):
+            model = self.get_model(name)
+            for signal in (post_save, post_delete):
+                signal.connect(caching.bump, sender=model, dispatch_uid=f"bump.{name}.{signal}")
+        m2m_changed.connect(
+            caching.bump,
+            sender=self.get_model("Facility").other_categories.through,
+            dispatch_uid="bump.Facility.other_categories",
+        )

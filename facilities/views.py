@@ -32,6 +32,7 @@ from facilities.models import (
 )
 from facilities.open_now import open_at_q
 from facilities.qr import qr_svg
+from portal import caching
 from portal.lib import geo
 
 PAGE_SIZE = 20
@@ -469,10 +470,14 @@ class CanteenToday:
 
 def home_panels() -> dict:
     """The category grid, the compounds to start "near me" from and today's canteen menus for
-    the home page, in five queries."""
+    the home page: five queries when the content or the date has changed, else one cache read."""
+    today = timezone.localdate()
+    return caching.cached("home-panels", today, build=lambda: _home_panels(today))
+
+
+def _home_panels(today) -> dict:
     categories = list(Category.objects.all())
     counts = category_counts()
-    today = timezone.localdate()
     meals = list(
         Meal.objects.filter(date=today, facility__status=Facility.Status.OPEN)
         .select_related("facility__community")

@@ -6,6 +6,7 @@ of community B, an official of the district, and a city administrator.
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.test import Client
 
 from communities.models import (
@@ -20,6 +21,12 @@ from facilities import taxonomy
 from facilities.models import Category
 
 PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """No cached fragment from one test reaches another (the test cache is local memory)."""
+    cache.clear()
 
 
 @pytest.fixture(scope="session")

@@ -25,6 +25,7 @@ from communities.models import Community, District, Membership, ResidentialCompo
 from communities.roles import make_staff
 from facilities.demo import load_demo_facilities
 from facilities.models import Facility, HoursException, Meal, OpeningHours
+from portal import caching
 
 EARTH_RADIUS_M = 6_371_008.8
 # A compound lies this far (straight line) from its community's office.
@@ -190,6 +191,7 @@ class Command(BaseCommand):
             communities = self._load_communities(subdistricts)
             load_demo_facilities(communities)
             credentials = [] if no_accounts else self._load_accounts(districts, communities)
+        caching.bump()  # bulk writes send no signals
         if verbosity >= 1:
             self._summarise(districts, credentials)
 

@@ -26,6 +26,7 @@ from communities.models import Community, District, ResidentialCompound, Subdist
 from facilities import demo_data
 from facilities.demo import first_of_month, hhmm
 from facilities.models import Category, Facility, HoursException, OpeningHours
+from portal import caching
 from portal.lib import geo
 
 DISTRICT_CODE = "990101"
@@ -114,6 +115,7 @@ class Command(BaseCommand):
     ) -> None:
         started = clock.perf_counter()
         with transaction.atomic():
+            transaction.on_commit(caching.bump)  # bulk writes send no signals
             removed = remove_city()
             if remove:
                 if verbosity >= 1:
