@@ -2,6 +2,7 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,6 +24,7 @@ ELDER_COOKIE_AGE = 365 * 24 * 3600
 # A district with more communities than this lists its subdistricts on the home page, each
 # linking to its communities, so the page stays small whatever the city's size.
 HOME_TREE_LIMIT = 80
+COMMUNITY_PAGE = 100
 
 
 def _place_tree() -> list[District]:
@@ -112,12 +114,41 @@ def search(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def community_list(request: HttpRequest) -> HttpResponse:
+    """Every community of the small districts; a large district's (or a subdistrict's)
+    communities a page at a time when asked for by ``?district=`` or ``?subdistrict=``."""
+    districts = list(
+        District.objects.annotate(community_count=Count("subdistricts__communities"))
+        .filter(community_count__gt=0)
+        .order_by("code")
+    )
     communities = (
         Community.objects.select_related("subdistrict__district")
         .annotate(compound_count=Count("compounds"))
         .order_by("subdistrict__district__code", "subdistrict__code", "name")
     )
-    return render(request, "communities/community_list.html", {"communities": communities})
+    chosen = None
+    if code := request.GET.get("subdistrict"):
+        chosen = get_object_or_404(Subdistrict.objects.select_related("district"), code=code)
+        communities = communities.filter(subdistrict=chosen)
+    elif code := request.GET.get("district"):
+        chosen = get_object_or_404(District, code=code)
+        communities = communities.filter(subdistrict__district=chosen)
+    else:
+        small = [d for d in districts if d.community_count <= HOME_TREE_LIMIT]
+        communities = communities.filter(subdistrict__district__in=small)
+    page = Paginator(communities, COMMUNITY_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "communities/community_list.html",
+        {
+            "page": page,
+            "chosen": chosen,
+            "large_districts": [d for d in districts if d.community_count > HOME_TREE_LIMIT],
+            "page_query": query.urlencode(),
+        },
+    )
 
 
 @require_GET

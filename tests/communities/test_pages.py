@@ -240,3 +240,31 @@ def test_home_tree_follows_the_administrative_codes(client, community_a, communi
     order = [html.index(name) for name in ["正阳街道", "青年路街道", "关林街道"]]
     assert order == sorted(order)
     assert html.index("长春市绿园区</h3>") < html.index("洛阳市洛龙区</h3>")
+
+
+def test_a_large_district_is_listed_a_page_at_a_time(client, subdistrict, community_a):
+    from communities.views import COMMUNITY_PAGE, HOME_TREE_LIMIT
+
+    Community.objects.bulk_create(
+        Community(
+            subdistrict=subdistrict,
+            name=f"大区社区{n:03d}",
+            slug=f"daqu-{n:03d}",
+            latitude=43.9,
+            longitude=125.3,
+        )
+        for n in range(HOME_TREE_LIMIT + COMMUNITY_PAGE)
+    )
+    html = client.get(reverse("communities:list")).content.decode()
+    assert "大区社区000" not in html
+    assert f'href="?district={subdistrict.district.code}"' in html
+    home = client.get("/").content.decode()
+    assert f"?subdistrict={subdistrict.code}" in home and "大区社区000" not in home
+    first = client.get(reverse("communities:list"), {"district": subdistrict.district.code})
+    html = first.content.decode()
+    assert "大区社区000" in html and 'rel="next"' in html
+    assert html.count('<th scope="row">') == COMMUNITY_PAGE
+    last = client.get(
+        reverse("communities:list"), {"district": subdistrict.district.code, "page": 2}
+    ).content.decode()
+    assert "大区社区179" in last and 'rel="prev"' in last
