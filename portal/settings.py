@@ -213,11 +213,11 @@ LOGGING = {
 
 if env_bool("TESTING", False) or "PYTEST_VERSION" in os.environ:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    if not REDIS_URL:
-        # Each test starts with an empty cache (tests/conftest.py); the servers of the
-        # two-server test get the shared database cache through their own environment.
-        CACHES["default"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     if "STATICFILES_BACKEND" not in os.environ:
         STORAGES["staticfiles"] = {
             "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         }
+if "PYTEST_VERSION" in os.environ and not REDIS_URL:
+    # Each test starts with an empty cache (tests/conftest.py). The servers that the
+    # two-server test starts run outside pytest, so they share the database cache.
+    CACHES["default"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
