@@ -143,11 +143,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_SECONDS", 10)))
     parser.add_argument("--server", choices=SERVERS, default=os.environ.get("SERVER", "granian"))
     parser.add_argument("--no-city", action="store_true", help="demo data only")
+    parser.add_argument("--only", nargs="*", help="page names to run (the floor always runs)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install -y wrk (make bench installs it)")
     prepare(city=not args.no_city)
-    pages = [(name, p() if callable(p) else p) for name, p in PAGES]
+    pages = [
+        (name, p() if callable(p) else p)
+        for name, p in PAGES
+        if not args.only or name == "floor" or name in args.only
+    ]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT)
     process = start(args.server)

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
@@ -60,6 +61,7 @@ def _place_tree() -> list[District]:
 
 
 @require_GET
+@caching.public_page
 def home(request: HttpRequest) -> HttpResponse:
     def totals() -> dict:
         values = Community.objects.aggregate(communities=Count("id"), population=Sum("population"))
@@ -81,6 +83,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @vary_on_headers("HX-Request")  # the page and its fragment must not share a cache entry
+@caching.public_page
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
     communities = compounds = None
@@ -113,6 +116,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@caching.public_page
 def community_list(request: HttpRequest) -> HttpResponse:
     """Every community of the small districts; a large district's (or a subdistrict's)
     communities a page at a time when asked for by ``?district=`` or ``?subdistrict=``."""
@@ -152,6 +156,7 @@ def community_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@caching.public_page
 def community_detail(request: HttpRequest, slug: str) -> HttpResponse:
     community = get_object_or_404(
         Community.objects.select_related("subdistrict__district"), slug=slug
@@ -170,6 +175,7 @@ def community_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+@csrf_exempt  # sets a display preference only; see portal.caching.public_page
 @require_POST
 def set_display(request: HttpRequest) -> HttpResponse:
     """Turn elder mode (长者模式) on or off: a plain form POST, so it works without JavaScript."""

@@ -153,6 +153,7 @@ class Result:
 
 @require_GET
 @vary_on_headers("HX-Request")  # the page and its fragment must not share a cache entry
+@caching.public_page
 def search(request: HttpRequest) -> HttpResponse:
     categories = list(Category.objects.all())
     by_code = {c.code: c for c in categories}
@@ -257,6 +258,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@caching.public_page
 def detail(request: HttpRequest, slug: str) -> HttpResponse:
     now = timezone.localtime()
     today = now.date()
@@ -303,6 +305,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_GET
+@caching.public_page
 def poster(request: HttpRequest, slug: str) -> HttpResponse:
     """One A4 sheet for the community notice board, with a QR code that opens the page."""
     facility = get_object_or_404(

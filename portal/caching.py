@@ -7,9 +7,14 @@ show it a miss on the next request, on every app server at once, because they sh
 Old entries are never read again and expire on their own.
 """
 
+import hashlib
 import time
+from functools import wraps
 
+from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 VERSION_KEY = "content-version"
 TIMEOUT = 24 * 3600
@@ -46,3 +51,41 @@ class LazyVersion:
 
     def __str__(self) -> str:
         return str(content_version())
+
+
+def public_page(view):
+    """Cache a public page's HTML for anonymous visitors, per address, language, elder mode and
+    htmx fragment, under the content version and the current minute (pages say what is open
+    now). Signed-in people (a session cookie) and anything but a plain 200 bypass it.
+
+    Pages for anonymous visitors hold nothing personal: the language and elder-mode switches
+    carry no CSRF token (they only set a display preference, see portal.urls and
+    communities.views.set_display), so one rendering serves everyone who asks the same thing.
+    """
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method != "GET" or settings.SESSION_COOKIE_NAME in request.COOKIES:
+            return view(request, *args, **kwargs)
+        page_key = key(
+            "page",
+            request.LANGUAGE_CODE,
+            request.COOKIES.get(settings.ELDER_MODE_COOKIE) == "1",
+            "htmx" if request.headers.get("HX-Request") else "full",
+            timezone.localtime().strftime("%Y%m%d%H%M"),
+            hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32],
+        )
+        hit = cache.get(page_key)
+        if hit is not None:
+            content, content_type = hit
+            return HttpResponse(content, content_type=content_type)
+        response = view(request, *args, **kwargs)
+        if (
+            response.status_code == 200
+            and not response.cookies
+            and not getattr(response, "streaming", False)
+        ):
+            cache.set(page_key, (response.content, response["Content-Type"]), 120)
+        return response
+
+    return wrapped

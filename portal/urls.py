@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 from django.views.i18n import set_language
 
 from communities.signin import SignInForm
@@ -11,7 +12,9 @@ urlpatterns = [
     path("", include("communities.urls")),
     path("facilities/", include("facilities.urls")),
     path("healthz", healthz, name="healthz"),
-    path("i18n/setlang/", set_language, name="set_language"),
+    # The language switch sets a display preference only, so it needs no CSRF token, and pages
+    # for anonymous visitors can be cached whole (portal.caching.public_page).
+    path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

@@ -54,3 +54,30 @@ def test_the_tree_and_the_panels_follow_the_language(client, community_a):
     client.cookies["django_language"] = "en"
     html = client.get("/").content.decode()
     assert "Browse by district" in html and "Community canteen" in html
+
+
+def test_public_pages_are_cached_whole_for_anonymous_visitors_only(
+    client, staff_a, community_a, compound_a, django_assert_max_num_queries
+):
+    url = community_a.get_absolute_url()
+    first = client.get(url).content
+    with django_assert_max_num_queries(0):
+        assert client.get(url).content == first
+    client.cookies["elder_mode"] = "1"
+    assert b'class="elder"' in client.get(url).content  # elder mode is its own entry
+    signed_in = client_for(staff_a)
+    with django_assert_max_num_queries(20) as queries:
+        signed_in.get(url)
+    assert len(queries) > 2  # rendered for them, not taken from the cache
+
+
+def test_anonymous_pages_carry_no_csrf_token_and_the_switches_work_without_one(db):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    html = browser.get("/").content.decode()
+    assert "csrfmiddlewaretoken" not in html and "csrftoken" not in browser.cookies
+    response = browser.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert response.status_code == 302 and response.cookies["django_language"].value == "en"
+    response = browser.post("/display/", {"elder": "1", "next": "/"})
+    assert response.status_code == 302 and response.cookies["elder_mode"].value == "1"
