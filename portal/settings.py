@@ -217,6 +217,9 @@ if env_bool("TESTING", False) or "PYTEST_VERSION" in os.environ:
         STORAGES["staticfiles"] = {
             "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         }
+        # Tests read the source files (no collectstatic): WhiteNoise finds them there.
+        STATIC_ROOT = None
+        WHITENOISE_USE_FINDERS = True
 if "PYTEST_VERSION" in os.environ and not REDIS_URL:
     # Each test starts with an empty cache (tests/conftest.py). The servers that the
     # two-server test starts run outside pytest, so they share the database cache.
