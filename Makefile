@@ -11,6 +11,9 @@ PORT ?= 8000
 
 # Runs a command with DATABASE_URL set: the caller's if given, else the project-local server's.
 with_db = DATABASE_URL="$${DATABASE_URL:-$$($(PY) -m portal.localdb url)}"
+# For serve and bench: the caller's REDIS_URL, else Redis on this machine if one answers, else
+# none (cache and sessions then live in the database).
+with_redis = REDIS_URL="$${REDIS_URL:-$$($(PY) -c 'import socket; s = socket.socket(); s.settimeout(0.3); print("redis://127.0.0.1:6379/0" if s.connect_ex(("127.0.0.1", 6379)) == 0 else "")')}"
 
 .PHONY: install run serve test lint format check pytest browser bench messages stop-db clean
 
@@ -34,7 +37,7 @@ run: install
 # granian with one process per core (README "Production" says why).
 WORKERS ?= 2
 serve: install
-	export $(with_db) && \
+	export $(with_db) $(with_redis) && \
 	$(PY) manage.py migrate --noinput && \
 	$(PY) manage.py createcachetable && \
 	$(PY) manage.py collectstatic --noinput -v0 && \
@@ -65,7 +68,7 @@ browser: install
 
 bench: install
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	export $(with_db) && $(PY) bench/near.py && $(PY) bench/run.py && $(PY) bench/load.py
+	export $(with_db) $(with_redis) && $(PY) bench/near.py && $(PY) bench/run.py && $(PY) bench/load.py
 
 messages: install
 	export $(with_db) && \
