@@ -45,6 +45,10 @@ STAFF_PERMISSIONS = {
         "add_seniorprice",
         "change_seniorprice",
         "delete_seniorprice",
+        "view_facilityphoto",
+        "add_facilityphoto",
+        "change_facilityphoto",
+        "delete_facilityphoto",
         # Categories are city-wide: staff choose from them and may read the list.
         "view_category",
     ],

@@ -3,14 +3,17 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin
 from django.db import models
+from django.utils.html import format_html
 from django.utils.timezone import localdate
 from django.utils.translation import gettext_lazy as _
 
 from communities import access
 from communities.admin import CommunityScopedAdmin
+from facilities import images, photos
 from facilities.models import (
     Category,
     Facility,
+    FacilityPhoto,
     HoursException,
     Meal,
     OpeningHours,
@@ -68,6 +71,65 @@ class ScopedInline:
         return access.editable(super().get_queryset(request), request.user)
 
 
+class PhotoForm(forms.ModelForm):
+    """A photo's alt text, and its file when new or replaced. The file is judged by decoding it
+    (facilities/images.py); nothing is stored unless the whole form is valid."""
+
+    upload = forms.FileField(
+        label=_("photo file"),
+        required=False,
+        help_text=_("A JPEG, PNG or WebP photo of at most 15 MB. Location data is removed."),
+    )
+
+    class Meta:
+        model = FacilityPhoto
+        fields = ["upload", "alt_zh", "alt_en", "sort_order"]
+
+    def clean(self):
+        data = super().clean()
+        upload = data.get("upload")
+        self.processed = None
+        if upload is None:
+            if not self.instance.pk and self.has_changed():
+                self.add_error("upload", _("Choose a photo file."))
+            return data
+        if upload.size > images.MAX_BYTES:
+            self.add_error("upload", images.RefusedImage("too_big").message)
+            return data
+        try:
+            self.processed = images.process(upload.read())
+        except images.RefusedImage as refused:
+            self.add_error("upload", refused.message)
+        return data
+
+    def save(self, commit=True):
+        photo = super().save(commit=False)
+        if self.processed is not None:
+            photos.store(photo, self.processed)
+        if commit:
+            photo.save()
+        return photo
+
+
+class PhotoInline(ScopedInline, admin.StackedInline):
+    model = FacilityPhoto
+    form = PhotoForm
+    fields = ["preview", "upload", "alt_zh", "alt_en", "sort_order"]
+    readonly_fields = ["preview"]
+    extra = 1
+
+    @admin.display(description=_("photo"))
+    def preview(self, obj: FacilityPhoto) -> str:
+        if not obj.pk:
+            return "—"
+        return format_html(
+            '<img src="{}" alt="{}" width="240" height="{}">',
+            obj.small_url,
+            obj.alt,
+            round(240 * obj.height / obj.width),
+        )
+
+
 class OpeningHoursInline(ScopedInline, admin.TabularInline):
     model = OpeningHours
     fields = ["weekday", "opens", "closes"]
@@ -120,12 +182,18 @@ class FacilityAdmin(CommunityScopedAdmin):
     list_select_related = ["category", "community"]
     search_fields = ["name", "slug", "address", "operator", "community__name"]
     readonly_fields = ["updated_at"]
-    inlines = [OpeningHoursInline, HoursExceptionInline, SeniorPriceInline, MealInline]
+    inlines = [
+        PhotoInline,
+        OpeningHoursInline,
+        HoursExceptionInline,
+        SeniorPriceInline,
+        MealInline,
+    ]
 
     def get_inlines(self, request, obj):
         # Menus and senior meal prices belong to canteens; other facilities keep a short form.
         if obj is not None and not obj.serves_meals:
-            return [OpeningHoursInline, HoursExceptionInline]
+            return [PhotoInline, OpeningHoursInline, HoursExceptionInline]
         return self.inlines
 
     fieldsets = [

@@ -19,10 +19,19 @@ class FacilitiesConfig(AppConfig):
             "HoursException",
             "Meal",
             "SeniorPrice",
+            "FacilityPhoto",
         ):
             model = self.get_model(name)
             for signal in (post_save, post_delete):
                 signal.connect(caching.bump, sender=model, dispatch_uid=f"bump.{name}.{signal}")
+
+        from facilities import photos
+
+        post_delete.connect(
+            photos.remove_files,
+            sender=self.get_model("FacilityPhoto"),
+            dispatch_uid="facilities.photos.remove_files",
+        )
         m2m_changed.connect(
             caching.bump,
             sender=self.get_model("Facility").other_categories.through,

@@ -4,6 +4,7 @@ canteen menus."""
 import re
 from datetime import date
 
+from django.core.files.storage import default_storage
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -490,3 +491,65 @@ class SeniorPrice(models.Model):
 
     def covers(self, age: int) -> bool:
         return self.min_age <= age and (self.max_age is None or age <= self.max_age)
+
+
+class FacilityPhoto(models.Model):
+    """A photo of a facility, stored as re-encoded JPEG renditions without metadata under a
+    generated name (facilities/images.py judges and processes every upload)."""
+
+    facility = models.ForeignKey(
+        Facility, on_delete=models.CASCADE, related_name="photos", verbose_name=_("facility")
+    )
+    key = models.CharField(_("file name"), max_length=40, unique=True, editable=False)
+    widths = models.CharField(
+        _("stored widths"), max_length=40, editable=False, help_text=_("e.g. 480,960,1600")
+    )
+    width = models.PositiveIntegerField(_("width"), editable=False)
+    height = models.PositiveIntegerField(_("height"), editable=False)
+    alt_zh = models.CharField(
+        _("description (Chinese)"),
+        max_length=200,
+        help_text=_("What the photo shows, for people who cannot see it: 食堂用餐区，十张桌子."),
+    )
+    alt_en = models.CharField(_("description (English)"), max_length=200, blank=True)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    community_path = "facility__community__"
+
+    class Meta:
+        ordering = ["sort_order", "pk"]
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+
+    def __str__(self) -> str:
+        return self.alt_zh
+
+    @property
+    def alt(self) -> str:
+        if (get_language() or "").startswith("en") and self.alt_en:
+            return self.alt_en
+        return self.alt_zh
+
+    @property
+    def width_list(self) -> list[int]:
+        return [int(w) for w in self.widths.split(",") if w]
+
+    @staticmethod
+    def path(key: str, width: int) -> str:
+        return f"photos/{key}-{width}.jpg"
+
+    def url(self, width: int | None = None) -> str:
+        return default_storage.url(self.path(self.key, width or self.width_list[-1]))
+
+    @property
+    def srcset(self) -> str:
+        return ", ".join(f"{self.url(w)} {w}w" for w in self.width_list)
+
+    @property
+    def small_url(self) -> str:
+        return self.url(self.width_list[0])
+
+    @property
+    def small_height(self) -> int:
+        return round(self.height * self.width_list[0] / self.width)

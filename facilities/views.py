@@ -217,7 +217,7 @@ def search(request: HttpRequest) -> HttpResponse:
         page = Paginator(facilities, PAGE_SIZE).get_page(data["page"] or 1)
         rows = list(page.object_list)
         today = now.date()
-        prefetch_related_objects(rows, "hours", upcoming_exceptions(today))
+        prefetch_related_objects(rows, "hours", "photos", upcoming_exceptions(today))
         for facility in rows:
             distance = getattr(facility, "distance", None)
             results.append(
@@ -265,7 +265,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
     facility = get_object_or_404(
         Facility.objects.select_related(
             "category", "community__subdistrict__district"
-        ).prefetch_related("other_categories", "hours", upcoming_exceptions(today)),
+        ).prefetch_related("other_categories", "hours", "photos", upcoming_exceptions(today)),
         slug=slug,
     )
     schedule = schedule_of(facility)

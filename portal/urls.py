@@ -6,7 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.i18n import set_language
 
 from communities.signin import SignInForm
-from portal.views import favicon, floor, healthz
+from portal.views import favicon, floor, healthz, photo
 
 urlpatterns = [
     path("", include("communities.urls")),
@@ -26,6 +26,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
     path("favicon.ico", favicon),
+    path("media/photos/<str:name>", photo, name="photo"),
 ]
 
 if settings.BENCH_FLOOR:
