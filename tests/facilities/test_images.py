@@ -318,4 +318,4 @@ def test_every_refusal_explains_itself_in_a_sentence():
     messages = {code: str(RefusedImage(code).message) for code in get_args(images.Code)}
 
     assert len(set(messages.values())) == 4
-    assert all(message.endswith(".") for message in messages.values())
+    assert all(message.endswith(("。", ".")) for message in messages.values())  # zh or en
