@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 from django.utils.html import format_html
 from django.utils.timezone import localdate
@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from communities import access
 from communities.admin import CommunityScopedAdmin
-from facilities import images, photos
+from facilities import images, menus, photos
 from facilities.models import (
     Category,
     Facility,
@@ -182,6 +182,20 @@ class FacilityAdmin(CommunityScopedAdmin):
     list_select_related = ["category", "community"]
     search_fields = ["name", "slug", "address", "operator", "community__name"]
     readonly_fields = ["updated_at"]
+    actions = ["copy_menus_to_next_week"]
+
+    @admin.action(description=_("Copy this week's menus to next week"), permissions=["change"])
+    def copy_menus_to_next_week(self, request, queryset):
+        # ``queryset`` is the changelist's, already cut to the user's communities: ids of other
+        # communities' facilities posted by hand are simply not in it.
+        copied, kept = menus.copy_week(queryset, localdate())
+        self.message_user(
+            request,
+            _("Copied %(copied)d meals to next week; %(kept)d were there already.")
+            % {"copied": copied, "kept": kept},
+            messages.SUCCESS,
+        )
+
     inlines = [
         PhotoInline,
         OpeningHoursInline,
