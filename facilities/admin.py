@@ -3,6 +3,7 @@ from datetime import timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.timezone import localdate
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +20,7 @@ from facilities.models import (
     OpeningHours,
     SeniorPrice,
 )
+from portal import caching
 
 # A week back is enough to correct last week's menu; older meals stay in the Meal list.
 MEALS_SHOWN_FROM_DAYS_AGO = 7
@@ -69,6 +71,23 @@ class ScopedInline:
 
     def get_queryset(self, request):
         return access.editable(super().get_queryset(request), request.user)
+
+
+class ClosureForm(forms.Form):
+    start_date = forms.DateField(label=_("from"), widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = forms.DateField(label=_("until"), widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(
+        label=_("reason"),
+        max_length=100,
+        help_text=_("Shown to residents, e.g. 设备检修."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        first, last = data.get("start_date"), data.get("end_date")
+        if first and last and last < first:
+            self.add_error("end_date", _("The last day cannot come before the first."))
+        return data
 
 
 class PhotoForm(forms.ModelForm):
@@ -182,7 +201,49 @@ class FacilityAdmin(CommunityScopedAdmin):
     list_select_related = ["category", "community"]
     search_fields = ["name", "slug", "address", "operator", "community__name"]
     readonly_fields = ["updated_at"]
-    actions = ["copy_menus_to_next_week"]
+    actions = ["copy_menus_to_next_week", "close_for_a_while"]
+
+    @admin.action(description=_("Close for a while (residents see it)"), permissions=["change"])
+    def close_for_a_while(self, request, queryset):
+        """Asks for the dates, then records the closure as an exception to the hours of each
+        chosen facility (of the user's own communities: ``queryset`` is already cut)."""
+        form = ClosureForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            data = form.cleaned_data
+            HoursException.objects.bulk_create(
+                HoursException(
+                    facility=facility,
+                    start_date=data["start_date"],
+                    end_date=data["end_date"],
+                    closed=True,
+                    note=data["note"],
+                )
+                for facility in queryset
+            )
+            caching.bump()  # bulk_create sends no signals
+            self.message_user(
+                request,
+                _("%(count)d facilities closed from %(first)s to %(last)s.")
+                % {
+                    "count": queryset.count(),
+                    "first": data["start_date"],
+                    "last": data["end_date"],
+                },
+                messages.SUCCESS,
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/facilities/close_for_a_while.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Close for a while"),
+                "form": form,
+                "facilities": queryset,
+                "opts": self.model._meta,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
 
     @admin.action(description=_("Copy this week's menus to next week"), permissions=["change"])
     def copy_menus_to_next_week(self, request, queryset):

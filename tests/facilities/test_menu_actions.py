@@ -67,3 +67,39 @@ def test_the_admin_action_copies_only_the_staffs_own_canteens(
     assert "已把 7 份餐复制到下周" in response.content.decode()
     assert Meal.objects.filter(facility=own).count() == 14
     assert Meal.objects.filter(facility=other).count() == 7  # another community's: untouched
+
+
+def test_closing_for_a_while_asks_for_dates_then_residents_see_the_closure(
+    client, staff_a, community_a, community_b
+):
+    from facilities.models import HoursException
+
+    own, other = canteen(community_a, "新竹食堂"), canteen(community_b, "石油食堂")
+    staff = client_for(staff_a)
+    changelist = reverse("admin:facilities_facility_changelist")
+    chosen = {"action": "close_for_a_while", "_selected_action": [own.pk, other.pk]}
+    asked = staff.post(changelist, chosen).content.decode()
+    assert 'name="start_date"' in asked and "新竹食堂" in asked and "石油食堂" not in asked
+
+    today = date.today()
+    bad = staff.post(
+        changelist,
+        {**chosen, "apply": "1", "start_date": today, "end_date": today - timedelta(days=1)},
+    )
+    assert "不能早于" in bad.content.decode() and not HoursException.objects.exists()
+
+    done = staff.post(
+        changelist,
+        {
+            **chosen,
+            "apply": "1",
+            "start_date": today,
+            "end_date": today + timedelta(days=3),
+            "note": "厨房改造",
+        },
+    )
+    assert done.status_code == 302
+    closure = HoursException.objects.get()
+    assert closure.facility == own and closure.closed and closure.note == "厨房改造"
+    html = client.get(own.get_absolute_url()).content.decode()
+    assert "今天休息（厨房改造）" in html
