@@ -98,3 +98,29 @@ def test_linyuan_staff_change_their_canteens_hours_but_cannot_reach_leifengs(pag
         model = exception._meta.model_name
         response = page.goto(f"/admin/facilities/{model}/{exception.pk}/change/")
         assert response.status == 404
+
+
+def test_staff_close_a_facility_for_a_while_and_residents_see_it(page, demo_accounts):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from facilities.models import Facility
+
+    barber = Facility.objects.get(name="地勘三院理发店")
+    sign_in(page, "staff-shiyou")
+    page.goto("/admin/facilities/facility/")
+    page.locator(f'input[name="_selected_action"][value="{barber.pk}"]').check()
+    page.locator('select[name="action"]').select_option("close_for_a_while")
+    page.locator('button[name="index"]').click()
+    expect(page.locator("h1")).to_have_text("暂停开放一段时间")
+    check_page(page)
+    today = timezone.localdate()
+    page.get_by_label("开始日期").fill(f"{today:%Y-%m-%d}")
+    page.get_by_label("结束日期").fill(f"{today + timedelta(days=2):%Y-%m-%d}")
+    page.get_by_label("原因").fill("店面装修")
+    page.get_by_role("button", name="确定暂停开放").click()
+    expect(page.locator(".messagelist")).to_contain_text("已将 1 处设施设为暂停开放")
+    check_page(page)
+    page.goto(barber.get_absolute_url())
+    expect(page.locator(".status--large")).to_contain_text("今天休息（店面装修）")
