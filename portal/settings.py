@@ -31,7 +31,7 @@ if not SECRET_KEY:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.apps.PortalAdminConfig",  # django.contrib.admin with the staff desk
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
