@@ -12,6 +12,11 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.lib.slugs import pinyin_slug, unique_slug
 
+# Landline and mobile numbers as people write them: 0431-85550000, 138 0000 0000, +86 …
+phone_validator = RegexValidator(
+    r"^[0-9+\- ]{5,20}$", _("Enter a phone number of digits, spaces, + or -.")
+)
+
 
 class PointMixin(models.Model):
     """A WGS-84 point; coverage figures use straight-line metres between such points."""
@@ -158,11 +163,7 @@ class Community(PinyinSlugMixin, PointMixin):
         _("office phone"),
         max_length=20,
         blank=True,
-        validators=[
-            RegexValidator(
-                r"^[0-9+\- ]{5,20}$", _("Enter a phone number of digits, spaces, + or -.")
-            )
-        ],
+        validators=[phone_validator],
     )
     is_demo = models.BooleanField(
         _("demo data"),

@@ -5,7 +5,7 @@ import re
 from datetime import date
 
 from django.core.files.storage import default_storage
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Cos, Power, Radians, Sqrt
@@ -14,7 +14,13 @@ from django.urls import reverse
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from communities.models import Community, PinyinSlugMixin, PointMixin, _point_constraints
+from communities.models import (
+    Community,
+    PinyinSlugMixin,
+    PointMixin,
+    _point_constraints,
+    phone_validator,
+)
 from portal.lib import geo
 
 _WORD_SPLIT = re.compile(r"[\s,，、;；]+")
@@ -204,11 +210,7 @@ class Facility(PinyinSlugMixin, PointMixin):
         _("phone"),
         max_length=20,
         blank=True,
-        validators=[
-            RegexValidator(
-                r"^[0-9+\- ]{5,20}$", _("Enter a phone number of digits, spaces, + or -.")
-            )
-        ],
+        validators=[phone_validator],
     )
     status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.OPEN)
     planned_opening = models.DateField(_("planned opening"), null=True, blank=True)
