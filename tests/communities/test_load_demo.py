@@ -10,8 +10,9 @@ from django.db.models import Sum
 
 from communities import demo_data
 from communities.demo_data import DEMO_PASSWORD
-from communities.management.commands.load_demo import build_plan, distance_m
+from communities.management.commands.load_demo import build_plan
 from communities.models import Community, District, Membership, ResidentialCompound, Subdistrict
+from portal.lib.geo import distance_m
 
 pytestmark = pytest.mark.django_db
 

@@ -26,8 +26,8 @@ from communities.roles import make_staff
 from facilities.demo import load_demo_facilities
 from facilities.models import Facility, HoursException, Meal, OpeningHours
 from portal import caching
+from portal.lib.geo import distance_m, offset
 
-EARTH_RADIUS_M = 6_371_008.8
 # A compound lies this far (straight line) from its community's office.
 COMPOUND_DISTANCE_M = (300, 900)
 MIN_COMPOUND_SEPARATION_M = 200
@@ -61,28 +61,13 @@ class CommunityPlan:
     compounds: tuple[CompoundPlan, ...]
 
 
-def offset(lat: float, lng: float, north_m: float, east_m: float) -> tuple[float, float]:
-    """The point ``north_m`` metres north and ``east_m`` metres east of (lat, lng)."""
-    dlat = math.degrees(north_m / EARTH_RADIUS_M)
-    dlng = math.degrees(east_m / (EARTH_RADIUS_M * math.cos(math.radians(lat))))
-    return lat + dlat, lng + dlng
-
-
-def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Straight-line metres between two nearby points (equirectangular approximation)."""
-    mean_lat = math.radians((a[0] + b[0]) / 2)
-    dy = math.radians(b[0] - a[0]) * EARTH_RADIUS_M
-    dx = math.radians(b[1] - a[1]) * EARTH_RADIUS_M * math.cos(mean_lat)
-    return math.hypot(dx, dy)
-
-
 def _spread(rng: random.Random, district: DemoDistrict, count: int) -> list[tuple[float, float]]:
     """``count`` office points inside the district's box, kept apart where the box allows."""
     (lat_lo, lat_hi), (lng_lo, lng_hi) = district.lat_range, district.lng_range
     # Shrink the box by the margin; at its northern edge a metre is the most longitude.
-    lat_lo, _ = offset(lat_lo, lng_lo, OFFICE_MARGIN_M, 0)
-    lat_hi, _ = offset(lat_hi, lng_lo, -OFFICE_MARGIN_M, 0)
-    widest = offset(district.lat_range[1], 0.0, 0, OFFICE_MARGIN_M)[1]
+    lat_lo, _ = offset((lat_lo, lng_lo), OFFICE_MARGIN_M, 0)
+    lat_hi, _ = offset((lat_hi, lng_lo), -OFFICE_MARGIN_M, 0)
+    widest = offset((district.lat_range[1], 0.0), 0, OFFICE_MARGIN_M)[1]
     lng_lo, lng_hi = lng_lo + widest, lng_hi - widest
 
     def draw() -> tuple[float, float]:
@@ -97,7 +82,7 @@ def _compound_points(
     def draw() -> tuple[float, float]:
         distance = rng.uniform(*COMPOUND_DISTANCE_M)
         bearing = rng.uniform(0, 2 * math.pi)
-        return offset(*office, distance * math.cos(bearing), distance * math.sin(bearing))
+        return offset(office, distance * math.cos(bearing), distance * math.sin(bearing))
 
     return _scatter(draw, count, MIN_COMPOUND_SEPARATION_M, attempts=200)
 
