@@ -1,12 +1,16 @@
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from communities import access, roles
 from communities.models import Community, District, Membership, ResidentialCompound, Subdistrict
 from communities.signin import AdminSignInForm
+from portal import audit
 
 admin.site.site_header = _("Complete Community Portal · back office")
 admin.site.site_title = _("Complete Community Portal")
@@ -39,6 +43,24 @@ class CommunityScopedAdmin(admin.ModelAdmin):
                 if len(only) == 1:
                     kwargs["initial"] = only[0].pk
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def history_view(self, request, object_id, extra_context=None):
+        """The audit trail of the row (portal/audit.py) in place of the admin's own log, which
+        misses every change not made through an admin form."""
+        obj = self.get_object(request, unquote(object_id))
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("History: %s") % obj,
+            "subtitle": None,
+            "object": obj,
+            "opts": self.opts,
+            "entries": audit.history_of(obj),
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/audit_history.html", context)
 
 
 @admin.register(District)

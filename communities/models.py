@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal import audit
 from portal.lib.slugs import pinyin_slug, unique_slug
 
 # Landline and mobile numbers as people write them: 0431-85550000, 138 0000 0000, +86 …
@@ -132,6 +133,7 @@ class CommunityQuerySet(models.QuerySet):
         )
 
 
+@audit.track("Community")
 class Community(PinyinSlugMixin, PointMixin):
     """社区: the unit that staff keep and reports are drawn for."""
 
@@ -206,6 +208,7 @@ class CompoundQuerySet(models.QuerySet):
         return self.filter(name__icontains=text)
 
 
+@audit.track("ResidentialCompound")
 class ResidentialCompound(PointMixin):
     """小区: where residents live; the demand points of every coverage figure."""
 

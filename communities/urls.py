@@ -11,4 +11,5 @@ urlpatterns = [
     path("communities/<slug:slug>/", views.community_detail, name="detail"),
     path("display/", views.set_display, name="display"),
     path("accounts/", views.account, name="account"),
+    path("accounts/changes/", views.changes, name="changes"),
 ]

@@ -16,7 +16,7 @@ from communities import access
 from communities.forms import DisplayForm, SearchForm
 from communities.models import Community, District, Membership, ResidentialCompound, Subdistrict
 from facilities.views import community_panels, home_panels
-from portal import caching
+from portal import audit, caching
 
 SEARCH_LIMIT = 20
 ELDER_COOKIE_AGE = 365 * 24 * 3600
@@ -26,6 +26,7 @@ ELDER_COOKIE_AGE = 365 * 24 * 3600
 # linking to its communities, so the page stays small whatever the city's size.
 HOME_TREE_LIMIT = 80
 COMMUNITY_PAGE = 100
+CHANGES_SHOWN = 200  # the latest changes on the "changes in my area" page
 
 
 def _place_tree() -> list[District]:
@@ -220,3 +221,11 @@ def account(request: HttpRequest) -> HttpResponse:
         "communities/account.html",
         {"memberships": memberships, "scope": scope, "area": area},
     )
+
+
+@login_required
+@require_GET
+def changes(request: HttpRequest) -> HttpResponse:
+    """The latest recorded changes in the communities I keep or read as an official."""
+    entries = audit.with_facility_names(audit.in_scope(request.user, CHANGES_SHOWN))
+    return render(request, "communities/changes.html", {"entries": entries})

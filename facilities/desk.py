@@ -8,8 +8,10 @@ from django.db.models import Exists, OuterRef
 
 from communities import access
 from facilities.models import Facility, FacilityPhoto, Meal, OpeningHours
+from portal import audit
 
 MENU_DAYS_AHEAD = 3  # a canteen should have published the next three days
+RECENT_SHOWN = 6
 
 
 @dataclass
@@ -19,7 +21,7 @@ class Desk:
     no_phone: list[Facility] = field(default_factory=list)
     no_menu: list[Facility] = field(default_factory=list)
     overdue: list[Facility] = field(default_factory=list)  # planned, opening date passed
-    recent: list[Facility] = field(default_factory=list)
+    recent: list[audit.Entry] = field(default_factory=list)  # from the audit trail
 
     @property
     def empty(self) -> bool:
@@ -61,5 +63,5 @@ def for_user(user, today: date) -> Desk | None:
             for f in facilities
             if not f.is_built and f.planned_opening and f.planned_opening < today
         ],
-        recent=sorted(facilities, key=lambda f: f.updated_at, reverse=True)[:5],
+        recent=audit.with_facility_names(audit.in_scope(user, RECENT_SHOWN)),
     )

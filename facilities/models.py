@@ -21,6 +21,7 @@ from communities.models import (
     _point_constraints,
     phone_validator,
 )
+from portal import audit
 from portal.lib import geo
 
 _WORD_SPLIT = re.compile(r"[\s,，、;；]+")
@@ -158,6 +159,7 @@ class FacilityQuerySet(models.QuerySet):
         return self.filter(q)
 
 
+@audit.track("Facility", exclude=["updated_at"])
 class Facility(PinyinSlugMixin, PointMixin):
     """A place residents go to: a canteen, a health station, a neighbourhood centre …"""
 
@@ -308,6 +310,7 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, _("Sunday")
 
 
+@audit.track("OpeningHours")
 class OpeningHours(models.Model):
     """One opening range on a weekday. Several a day are fine (a canteen's lunch and dinner); a
     range that closes at or before it opens runs past midnight (22:00–02:00)."""
@@ -342,6 +345,7 @@ class OpeningHours(models.Model):
         return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
 
 
+@audit.track("HoursException")
 class HoursException(models.Model):
     """Dates on which the weekly hours do not apply: closed, or open at other times."""
 
@@ -398,6 +402,7 @@ class MealKind(models.TextChoices):
     DINNER = "dinner", _("dinner")
 
 
+@audit.track("Meal")
 class Meal(models.Model):
     """A canteen's meal on one date: what is served and what it costs."""
 
@@ -440,6 +445,7 @@ class Meal(models.Model):
         return [line.strip() for line in self.dishes.splitlines() if line.strip()]
 
 
+@audit.track("SeniorPrice")
 class SeniorPrice(models.Model):
     """What a meal costs a resident of an age band, as the canteen sets it (e.g. 70–79: 8 yuan)."""
 
@@ -495,6 +501,7 @@ class SeniorPrice(models.Model):
         return self.min_age <= age and (self.max_age is None or age <= self.max_age)
 
 
+@audit.track("FacilityPhoto")
 class FacilityPhoto(models.Model):
     """A photo of a facility, stored as re-encoded JPEG renditions without metadata under a
     generated name (facilities/images.py judges and processes every upload)."""

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.search, name="search"),
     path("<slug:slug>/", views.detail, name="detail"),
     path("<slug:slug>/poster/", views.poster, name="poster"),
+    path("<slug:slug>/history/", views.history, name="history"),
 ]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from itertools import groupby
 
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Prefetch, Q, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +19,7 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from communities import access
 from communities.models import Community, ResidentialCompound
 from facilities import coverage, hours, maps, matching
 from facilities.forms import FacilitySearchForm
@@ -32,7 +34,7 @@ from facilities.models import (
 )
 from facilities.open_now import open_at_q
 from facilities.qr import qr_svg
-from portal import caching
+from portal import audit, caching
 from portal.lib import geo
 
 PAGE_SIZE = 20
@@ -564,3 +566,16 @@ def community_panels(community: Community, compounds: list[ResidentialCompound])
                 )
             )
     return {"facilities_by_category": by_category, "coverage_rows": rows, "search_m": search_m}
+
+
+@login_required
+@require_GET
+def history(request: HttpRequest, slug: str) -> HttpResponse:
+    """Every recorded change to a facility and its hours, exceptions, menus, prices and photos:
+    for the staff who keep it and the officials whose area it is in."""
+    facility = get_object_or_404(access.readable(Facility.objects.all(), request.user), slug=slug)
+    return render(
+        request,
+        "facilities/history.html",
+        {"facility": facility, "entries": audit.for_facility(facility)},
+    )

@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    # The audit trail (portal/audit.py): row triggers in PostgreSQL record every change.
+    "pgtrigger",
+    "pghistory",
     "communities",
     "facilities",
     "courses",
@@ -55,10 +58,17 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Attaches the signed-in user and the path to every change the request makes (the audit
+    # trail's "who").
+    "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+# Audit events carry the moment of the change itself rather than the start of its transaction,
+# so the changes of one long import or form save keep their order across tables.
+PGHISTORY_CREATED_AT_FUNCTION = "clock_timestamp()"
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"

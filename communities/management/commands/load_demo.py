@@ -25,7 +25,7 @@ from communities.models import Community, District, Membership, ResidentialCompo
 from communities.roles import make_staff
 from facilities.demo import load_demo_facilities
 from facilities.models import Facility, HoursException, Meal, OpeningHours
-from portal import caching
+from portal import audit, caching
 from portal.lib.geo import distance_m, offset
 
 # A compound lies this far (straight line) from its community's office.
@@ -169,6 +169,7 @@ class Command(BaseCommand):
             help="Load places and facilities only; create or change no user accounts.",
         )
 
+    @audit.command_context("load_demo")
     def handle(self, *args, no_accounts: bool = False, verbosity: int = 1, **options) -> None:
         with transaction.atomic():
             districts = self._load_districts()

@@ -26,7 +26,7 @@ from communities.models import Community, District, ResidentialCompound, Subdist
 from facilities import demo_data
 from facilities.demo import first_of_month, hhmm
 from facilities.models import Category, Facility, HoursException, OpeningHours
-from portal import caching
+from portal import audit, caching
 from portal.lib import geo
 
 DISTRICT_CODE = "990101"
@@ -103,6 +103,7 @@ class Command(BaseCommand):
             "--remove", action="store_true", help="Delete the generated city and stop."
         )
 
+    @audit.command_context("generate_city")
     def handle(
         self,
         *args,
