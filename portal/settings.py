@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 from portal.lib.env import env_bool, env_int, env_list, env_str, parse_database_url
+from portal.lib.storage import media_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -176,8 +177,11 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / ".local" / "staticfiles
 # collectstatic writes each file under a content-hashed name with gzip and brotli copies, and
 # WhiteNoise serves those with a far-future, immutable cache header. Tests and the development
 # server read the source files as they are (no collectstatic needed).
+# Photos: the local media folder, or S3-compatible object storage when MEDIA_S3_BUCKET is set
+# (portal/lib/storage.py; README "Photos").
+MEDIA_STORAGE = media_storage(os.environ)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE.backend,
     "staticfiles": {
         "BACKEND": env_str(
             "STATICFILES_BACKEND", "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -192,7 +196,7 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:"],
+    "img-src": [CSP.SELF, "data:", *MEDIA_STORAGE.origins],
     "font-src": [CSP.SELF],
     "connect-src": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
