@@ -8,7 +8,9 @@ Old entries are never read again and expire on their own.
 """
 
 import hashlib
+import threading
 import time
+from contextlib import contextmanager
 from functools import wraps
 
 from django.conf import settings
@@ -29,12 +31,32 @@ def content_version() -> int:
     return version
 
 
+_held = threading.local()
+
+
 def bump(*args, **kwargs) -> None:
     """Move the content version on; usable as a signal receiver."""
+    if getattr(_held, "depth", 0):
+        _held.missed = True
+        return
     try:
         cache.incr(VERSION_KEY)
     except ValueError:  # not there (yet, or evicted)
         cache.set(VERSION_KEY, int(time.time() * 1000), None)
+
+
+@contextmanager
+def bump_once():
+    """Hold back the bumps of a bulk change (one per deleted row, say) and bump once at the end:
+    with the database cache every bump is a write."""
+    _held.depth = getattr(_held, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _held.depth -= 1
+        if not _held.depth and getattr(_held, "missed", False):
+            _held.missed = False
+            bump()
 
 
 def key(name: str, *parts) -> str:

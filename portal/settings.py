@@ -7,6 +7,7 @@ defaults are safe for a developer's machine: no debug pages, and only localhost 
 import os
 from pathlib import Path
 
+import pghistory
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -70,6 +71,13 @@ MIDDLEWARE = [
 # Audit events carry the moment of the change itself rather than the start of its transaction,
 # so the changes of one long import or form save keep their order across tables.
 PGHISTORY_CREATED_AT_FUNCTION = "clock_timestamp()"
+# Who and where (user, path or command) is copied into each event row rather than kept once in
+# a shared context row: upserting that shared row from every row trigger made a 400,000-row
+# bulk insert 25 times slower.
+PGHISTORY_CONTEXT_FIELD = pghistory.ContextJSONField()
+# One trigger call per statement, reading the changed rows as a set: bulk inserts and updates
+# (imports, the generated city) record their history in one INSERT … SELECT each.
+PGHISTORY_LEVEL = pghistory.Statement
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"

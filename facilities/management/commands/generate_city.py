@@ -115,8 +115,9 @@ class Command(BaseCommand):
         **options,
     ) -> None:
         started = clock.perf_counter()
-        with transaction.atomic():
-            transaction.on_commit(caching.bump)  # bulk writes send no signals
+        # Bulk writes send no signals and deletes one per row: bump once, after the commit.
+        with transaction.atomic(), caching.bump_once():
+            transaction.on_commit(caching.bump)
             removed = remove_city()
             if remove:
                 if verbosity >= 1:
