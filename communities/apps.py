@@ -27,3 +27,10 @@ class CommunitiesConfig(AppConfig):
             model = self.get_model(name)
             for signal in (post_save, post_delete):
                 signal.connect(caching.bump, sender=model, dispatch_uid=f"bump.{name}.{signal}")
+
+        # Every model's multi-line text is stored with "\n" line breaks, whoever saves it.
+        from django.db.models.signals import pre_save
+
+        from portal.lib.text import unix_newlines
+
+        pre_save.connect(unix_newlines, dispatch_uid="portal.unix_newlines")

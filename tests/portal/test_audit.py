@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
-from facilities.models import Facility, HoursException, OpeningHours
+from facilities.models import Facility, HoursException, Meal, OpeningHours
 from portal import audit
 from tests.conftest import client_for
 from tests.facilities.conftest import category
@@ -172,3 +172,26 @@ def test_a_row_from_before_the_trail_shows_its_value_before_the_first_change(com
     assert [(c.before, c.after) for c in audit.for_facility(canteen)[0].changes] == [
         ("青年路1号", "青年路2号")
     ]
+
+
+def test_saving_a_form_unchanged_records_nothing(staff_a, community_a):
+    """Browsers send textarea line breaks as CRLF: stored as LF, an unchanged menu stays
+    unchanged rather than filling the trail with rewrites of every dish list."""
+    canteen = facility(community_a, "新竹食堂")
+    meal = Meal.objects.create(
+        facility=canteen, date=date(2026, 12, 1), kind="lunch", dishes="米饭\n青菜", price=12
+    )
+    response = client_for(staff_a).post(
+        reverse("admin:facilities_meal_change", args=[meal.pk]),
+        {
+            "facility": canteen.pk,
+            "date": "2026-12-01",
+            "kind": "lunch",
+            "dishes": "米饭\r\n青菜",
+            "price": "12.00",
+        },
+    )
+    assert response.status_code == 302
+    assert [e.action for e in audit.for_facility(canteen)] == ["insert", "insert"]
+    meal.refresh_from_db()
+    assert meal.dishes == "米饭\n青菜"
