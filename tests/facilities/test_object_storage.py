@@ -74,8 +74,8 @@ def test_without_a_bucket_photos_stay_in_the_media_folder():
 def test_photos_go_to_the_bucket_and_are_served_from_it(
     object_storage,
     staff_a,
-    facility,
-    s3_endpoint,  # noqa: F811
+    facility,  # noqa: F811 (the fixture imported above)
+    s3_endpoint,
 ):
     s3, config = object_storage
     response = upload(client_for(staff_a), facility, phone_photo(), "IMG_0001.jpg")
