@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 
 from communities.models import Community, ResidentialCompound, Subdistrict
 from communities.roles import STAFF_GROUP, make_staff
@@ -29,6 +30,16 @@ INSIDE = (43.885, 125.285)
 
 
 # --- fixtures: two neighbouring communities of one district ---------------------------------
+
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """These tests read the messages in English, the language they are written in; the browser
+    journey (tests/browser/test_back_office_journey.py) reads them in Chinese, and
+    tests/portal/test_translations.py holds every one translated."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
