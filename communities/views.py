@@ -26,7 +26,7 @@ ELDER_COOKIE_AGE = 365 * 24 * 3600
 # linking to its communities, so the page stays small whatever the city's size.
 HOME_TREE_LIMIT = 80
 COMMUNITY_PAGE = 100
-CHANGES_SHOWN = 200  # the latest changes on the "changes in my area" page
+CHANGES_SHOWN = 100  # the latest changes on the "changes in my area" page
 
 
 def _place_tree() -> list[District]:

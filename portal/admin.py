@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from facilities import desk
 from portal import audit
 
-CHANGES_SHOWN = 200
+CHANGES_SHOWN = 100
 
 
 class PortalAdminSite(admin.AdminSite):

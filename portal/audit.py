@@ -11,6 +11,7 @@ Reading goes through ``communities.access`` like every scoped query: ``for_facil
 facility's page, ``in_scope`` for everything a user may read.
 """
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -127,16 +128,35 @@ def event_model(label: str) -> type[models.Model]:
     return apps.get_model(app_label, f"{name}Event")
 
 
+@functools.cache
+def _fields(model: type[models.Model]) -> dict[str, models.Field]:
+    return {f.attname: f for f in model._meta.concrete_fields}
+
+
 class _Reader:
     """Turns event rows into entries: stored values as a reader would write them, related rows
     by name (each looked up once per page)."""
 
-    def __init__(self, users: dict[int, str]):
+    def __init__(self, rows, users: dict[int, str]):
         self.users = users
         self.related: dict[tuple[type, object], str] = {}
+        # The names of every related row the events mention: one query per related model.
+        wanted: dict[type[models.Model], set] = {}
+        for row in rows:
+            fields = _fields(apps.get_model(row.pgh_obj_model))
+            mentioned = list((row.pgh_data or {}).items())
+            mentioned += [(k, before) for k, (before, _after) in (row.pgh_diff or {}).items()]
+            for column, value in mentioned:
+                field = fields.get(column)
+                if field is not None and field.is_relation and column not in QUIET_FIELDS:
+                    wanted.setdefault(field.related_model, set()).add(value)
+        for related_model, ids in wanted.items():
+            ids.discard(None)
+            for obj in related_model._default_manager.filter(pk__in=ids):
+                self.related[(related_model, obj.pk)] = str(obj)
 
     def field(self, model: type[models.Model], column: str) -> models.Field | None:
-        return next((f for f in model._meta.concrete_fields if f.attname == column), None)
+        return _fields(model).get(column)
 
     def shown(self, model: type[models.Model], column: str, value) -> str:
         """Choices by label, booleans as yes/no, times without seconds, related rows by name."""
@@ -152,11 +172,7 @@ class _Reader:
         if isinstance(field, models.TimeField):
             return str(value)[:5]
         if field.is_relation:
-            key = (field.related_model, value)
-            if key not in self.related:
-                related = field.related_model._default_manager.filter(pk=value).first()
-                self.related[key] = str(related) if related else f"#{value}"
-            return self.related[key]
+            return self.related.get((field.related_model, value), f"#{value}")
         return str(value)
 
     def label(self, model: type[models.Model], column: str) -> str:
@@ -220,7 +236,7 @@ def _user_names(rows) -> dict[int, str]:
 
 def _read(queryset, limit: int) -> list[Entry]:
     rows = list(queryset.exclude(pgh_label=BASELINE).order_by("-pgh_created_at", "-pgh_id")[:limit])
-    reader = _Reader(_user_names(rows))
+    reader = _Reader(rows, _user_names(rows))
     return [entry for row in rows if (entry := reader.entry(row))]
 
 
