@@ -49,6 +49,10 @@ STAFF_PERMISSIONS = {
         "add_facilityphoto",
         "change_facilityphoto",
         "delete_facilityphoto",
+        "view_idleroom",
+        "add_idleroom",
+        "change_idleroom",
+        "delete_idleroom",
         # Categories are city-wide: staff choose from them and may read the list.
         "view_category",
     ],

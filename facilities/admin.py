@@ -18,6 +18,7 @@ from facilities.models import (
     Facility,
     FacilityPhoto,
     HoursException,
+    IdleRoom,
     Meal,
     OpeningHours,
     SeniorPrice,
@@ -404,3 +405,13 @@ class MealAdmin(CommunityScopedAdmin):
     @admin.display(description=_("dishes"))
     def dishes_in_one_line(self, obj: Meal) -> str:
         return "、".join(obj.dish_list)
+
+
+@admin.register(IdleRoom)
+class IdleRoomAdmin(CommunityScopedAdmin):
+    list_display = ["name", "community", "floor_area", "owner", "available_from"]
+    list_filter = ["community__subdistrict__district", "available_from"]
+    search_fields = ["name", "owner", "community__name"]
+    list_select_related = ["community"]
+    autocomplete_fields = ["community"]
+    formfield_overrides = _SMALL_TEXTAREA

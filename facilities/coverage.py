@@ -1,15 +1,495 @@
 """Walking-distance coverage: for each compound and category, the nearest facility and whether it
-lies within the category's walking circle.
+lies within the category's walking circle; roll-ups for officials, a what-if with planned
+facilities, incremental updates and a greedy choice among candidate sites.
 
-Pure: plain dataclasses in, plain dataclasses out, no ORM. The community page feeds it today; the
-officials' reports and the benchmark call the same functions. Distances are straight lines
-(portal.lib.geo), as the planning standards measure walking circles.
+Pure: numpy arrays and dataclasses in, figures out; no request, template or ORM. ``load()`` at the
+bottom is the thin loader that feeds it from the database in four queries. The community page, the
+officials' reports and bench/coverage.py call the same functions.
+
+How distances are measured. Points become 3-D unit vectors, so one scipy ``cKDTree`` per category
+finds nearest facilities and everything within a walk without a loop per compound (the chord
+between unit vectors grows monotonically with the great-circle distance). Every distance the
+engine reports or compares with a threshold is then recomputed with portal.lib.geo's formula
+(``distances_m`` is its vectorised twin), so the engine, the pages and the database agree to the
+millimetre; the tree is only asked for candidates, with a metre of slack. The one consequence: of
+two facilities whose distances differ by less than a millimetre, the tree may pick the other one.
+
+Which facilities serve: open ones, and temporarily closed ones (``SERVING``, the same as
+``Facility.objects.operating()``): a canteen shut for a month's repairs still exists for
+planning; planned and under-construction ones count only in the what-if (``WITH_PLANNED``).
+
+How far "nearest" looks: up to ``REACH`` times a category's walk. An uncovered compound is told
+how far its nearest facility is up to there, and "none within reach" beyond; bounding the search
+is what lets one changed facility touch only the compounds within reach of its old and new points.
 """
 
+import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.spatial import cKDTree
 
 from portal.lib import geo
+
+# Facility.Status values, spelt out so the pure part needs no Django (a test checks they match).
+SERVING = frozenset({"open", "paused"})
+WITH_PLANNED = SERVING | {"planned", "building"}
+
+# Nearest facilities are looked for up to this multiple of a category's walk (the community page
+# loads facilities up to twice the widest walk for the same reason).
+REACH = 2.0
+
+# The tree is asked for candidates a metre farther than needed, and geo's formula decides: the
+# chord and the equirectangular distance differ by millimetres over a few kilometres.
+SLACK_M = 1.0
+
+# Smallest floor area (m²) a candidate site needs to host a category, from the community-service
+# provisions of GB 50180-2018 Appendix B and the 2021 complete-community guidance (社区食堂 and
+# 养老服务站 ≥ 150–350 m², 健康驿站/卫生站 ≥ 120 m², 托育 ≥ 200 m²); the lower end, as an idle
+# room is rarely large. A category not listed has no minimum.
+MIN_FLOOR_AREA_M2: dict[str, int] = {
+    "canteen": 150,
+    "health_station": 120,
+    "elderly_care": 150,
+    "supermarket": 100,
+    "parcel": 30,
+    "service_centre": 200,
+    "convenience": 50,
+    "kindergarten": 600,
+    "nursery": 200,
+    "library": 60,
+    "children": 60,
+    "senior_university": 150,
+    "health_centre": 1000,
+    "pharmacy": 50,
+    "barber": 20,
+    "laundry_repair": 20,
+    "fresh_market": 300,
+}
+
+Level = Literal["community", "subdistrict", "district", "city"]
+
+
+def distances_m(lat: np.ndarray, lng: np.ndarray, to_lat: float, to_lng: float) -> np.ndarray:
+    """geo.distance_m from many points to one (or pairwise, given arrays for both)."""
+    mean_lat = np.radians((lat + to_lat) / 2)
+    dy = (to_lat - lat) * geo.METRES_PER_DEGREE
+    dx = (to_lng - lng) * geo.METRES_PER_DEGREE * np.cos(mean_lat)
+    return np.hypot(dx, dy)
+
+
+def unit_vectors(lat: np.ndarray, lng: np.ndarray) -> np.ndarray:
+    """(n, 3) points on the unit sphere."""
+    phi, lam = np.radians(lat), np.radians(lng)
+    return np.column_stack((np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)))
+
+
+def chord(metres: float) -> float:
+    """The unit-sphere chord spanning ``metres`` of great circle (plus the slack)."""
+    if math.isinf(metres):
+        return math.inf
+    return 2 * math.sin(min(math.pi, (metres + SLACK_M) / geo.EARTH_RADIUS_M) / 2)
+
+
+@dataclass(frozen=True)
+class Circle:
+    """A category's walking circle."""
+
+    code: str
+    distance_m: int
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Homes:
+    """Compounds as columns, one row each, with the areas they roll up into."""
+
+    ids: np.ndarray  # int64
+    lat: np.ndarray  # float64 degrees
+    lng: np.ndarray
+    population: np.ndarray  # int64
+    community: np.ndarray  # int64 area ids
+    subdistrict: np.ndarray
+    district: np.ndarray
+    xyz: np.ndarray = field(init=False, repr=False)
+    tree: cKDTree = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        xyz = unit_vectors(self.lat, self.lng)
+        object.__setattr__(self, "xyz", xyz)
+        object.__setattr__(self, "tree", cKDTree(xyz))
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[tuple]) -> "Homes":
+        """From (id, lat, lng, population, community, subdistrict, district) rows."""
+        cols = list(zip(*rows, strict=True)) if rows else [()] * 7
+        ints, floats = np.int64, np.float64
+        types = (ints, floats, floats, ints, ints, ints, ints)
+        return cls(*(np.array(c, dtype=t) for c, t in zip(cols, types, strict=True)))
+
+    def subset(self, rows: np.ndarray) -> "Homes":
+        return Homes(
+            *(
+                getattr(self, n)[rows]
+                for n in ("ids", "lat", "lng", "population", "community", "subdistrict")
+            ),
+            self.district[rows],
+        )
+
+    def area(self, level: Level) -> np.ndarray:
+        return np.zeros_like(self.ids) if level == "city" else getattr(self, level)
+
+
+@dataclass(frozen=True)
+class Sites:
+    """Facilities as columns, and which categories each counts for as (row, code) pairs: a
+    neighbourhood centre counts for several."""
+
+    ids: np.ndarray  # int64
+    lat: np.ndarray
+    lng: np.ndarray
+    status: np.ndarray  # str
+    member_row: np.ndarray  # int64 row in the columns above
+    member_code: np.ndarray  # str category code
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[tuple], further: Iterable[tuple[int, str]] = ()) -> "Sites":
+        """From (id, lat, lng, status, main category code) rows and (id, further code) pairs."""
+        ids, lat, lng, status, main = list(zip(*rows, strict=True)) if rows else [()] * 5
+        ids_a = np.array(ids, dtype=np.int64)
+        pairs = list(further)
+        extra_ids = np.array([p[0] for p in pairs], dtype=np.int64)
+        order = np.argsort(ids_a)
+        extra_rows = order[np.searchsorted(ids_a, extra_ids, sorter=order)]
+        return cls(
+            ids_a,
+            np.array(lat, dtype=np.float64),
+            np.array(lng, dtype=np.float64),
+            np.array(status, dtype=str),
+            np.concatenate([np.arange(len(ids_a)), extra_rows]).astype(np.int64),
+            np.array(list(main) + [p[1] for p in pairs], dtype=str),
+        )
+
+    def subset(self, rows: np.ndarray) -> "Sites":
+        renumber = np.full(len(self.ids), -1)
+        renumber[rows] = np.arange(len(rows))
+        keep = renumber[self.member_row] >= 0
+        return Sites(
+            self.ids[rows],
+            self.lat[rows],
+            self.lng[rows],
+            self.status[rows],
+            renumber[self.member_row[keep]],
+            self.member_code[keep],
+        )
+
+    def rows_for(self, code: str, statuses: frozenset[str]) -> np.ndarray:
+        """Rows of the facilities that count for ``code`` with one of ``statuses``."""
+        rows = np.unique(self.member_row[self.member_code == code])
+        return rows[np.isin(self.status[rows], list(statuses))]
+
+
+@dataclass(frozen=True)
+class AreaFigures:
+    """One area's residents and, per category, how many live within its walk."""
+
+    population: int
+    covered: dict[str, int]
+
+    def share(self, code: str) -> float:
+        return self.covered[code] / self.population if self.population else 0.0
+
+
+@dataclass
+class Matrix:
+    """Every compound's nearest serving facility per category, within REACH walks."""
+
+    homes: Homes
+    circles: tuple[Circle, ...]
+    nearest: dict[str, np.ndarray]  # facility id per compound, -1: none within reach
+    distance: dict[str, np.ndarray]  # metres per compound, inf: none within reach
+
+    def covered(self, code: str) -> np.ndarray:
+        circle = next(c for c in self.circles if c.code == code)
+        return self.distance[code] <= circle.distance_m
+
+    def rollup(self, level: Level) -> dict[int, AreaFigures]:
+        """Population and covered residents per area of ``level`` (one area, id 0, for the
+        city)."""
+        areas, where = np.unique(self.homes.area(level), return_inverse=True)
+        pop = self.homes.population
+        totals = np.bincount(where, weights=pop, minlength=len(areas))
+        covered = {
+            c.code: np.bincount(where, weights=pop * self.covered(c.code), minlength=len(areas))
+            for c in self.circles
+        }
+        return {
+            int(area): AreaFigures(int(totals[i]), {code: int(v[i]) for code, v in covered.items()})
+            for i, area in enumerate(areas)
+        }
+
+    def complete_communities(self) -> dict[int, bool]:
+        """Whether each community meets the complete-community standard: every required
+        category within walking distance of all its residents. Compounds without residents
+        don't count against it."""
+        communities, where = np.unique(self.homes.community, return_inverse=True)
+        lacking = np.zeros(len(communities), dtype=bool)
+        for circle in self.circles:
+            if circle.required:
+                left_out = (~self.covered(circle.code)) & (self.homes.population > 0)
+                lacking |= np.bincount(where, weights=left_out, minlength=len(communities)) > 0
+        return {int(c): not bool(lack) for c, lack in zip(communities, lacking, strict=True)}
+
+
+def _nearest_in(
+    homes: Homes, rows: np.ndarray, sites: Sites, site_rows: np.ndarray, reach_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest of ``site_rows`` for the compounds at ``rows``: (facility ids, metres)."""
+    ids = np.full(len(rows), -1, dtype=np.int64)
+    metres = np.full(len(rows), np.inf)
+    if not len(site_rows) or not len(rows):
+        return ids, metres
+    tree = cKDTree(unit_vectors(sites.lat[site_rows], sites.lng[site_rows]))
+    _, hit = tree.query(homes.xyz[rows], distance_upper_bound=chord(reach_m))
+    found = hit < len(site_rows)
+    best = site_rows[hit[found]]
+    d = distances_m(
+        homes.lat[rows][found], homes.lng[rows][found], sites.lat[best], sites.lng[best]
+    )
+    inside = d <= reach_m
+    where = np.flatnonzero(found)[inside]
+    ids[where] = sites.ids[best[inside]]
+    metres[where] = d[inside]
+    return ids, metres
+
+
+def compute(
+    homes: Homes,
+    sites: Sites,
+    circles: Sequence[Circle],
+    statuses: frozenset[str] = SERVING,
+    reach: float = REACH,
+) -> Matrix:
+    """The coverage matrix: one tree per category, one vectorised query for all compounds."""
+    every = np.arange(len(homes.ids))
+    nearest, distance = {}, {}
+    for circle in circles:
+        nearest[circle.code], distance[circle.code] = _nearest_in(
+            homes, every, sites, sites.rows_for(circle.code, statuses), reach * circle.distance_m
+        )
+    return Matrix(homes, tuple(circles), nearest, distance)
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """Today's coverage, and the coverage once planned and building facilities open."""
+
+    now: Matrix
+    then: Matrix
+
+    def gained(self, level: Level) -> dict[int, dict[str, int]]:
+        """Residents newly within walking distance, per area and category."""
+        now, then = self.now.rollup(level), self.then.rollup(level)
+        return {
+            area: {
+                code: then[area].covered[code] - figures.covered[code] for code in figures.covered
+            }
+            for area, figures in now.items()
+        }
+
+
+def what_if(homes: Homes, sites: Sites, circles: Sequence[Circle]) -> WhatIf:
+    return WhatIf(compute(homes, sites, circles), compute(homes, sites, circles, WITH_PLANNED))
+
+
+@dataclass(frozen=True)
+class Site:
+    """One facility as the incremental update sees it."""
+
+    id: int
+    lat: float
+    lng: float
+    status: str
+    codes: frozenset[str]
+
+
+class Live:
+    """A matrix kept current as facilities are added, moved or closed, each change touching only
+    the compounds within reach of the facility's old and new points."""
+
+    def __init__(self, homes: Homes, sites: Sites, circles: Sequence[Circle]) -> None:
+        self.matrix = compute(homes, sites, circles)
+        self.homes = homes
+        self.reach_m = {c.code: REACH * c.distance_m for c in circles}
+        # Per category, the serving facilities as columns the trees are rebuilt from.
+        self.serving: dict[str, dict[int, tuple[float, float]]] = {}
+        for circle in circles:
+            rows = sites.rows_for(circle.code, SERVING)
+            self.serving[circle.code] = dict(
+                zip(
+                    sites.ids[rows].tolist(),
+                    zip(sites.lat[rows], sites.lng[rows], strict=True),
+                    strict=True,
+                )
+            )
+        self.where: dict[int, Site] = {}
+        for row, code in zip(sites.member_row, sites.member_code, strict=True):
+            if sites.status[row] in SERVING and code in self.serving:
+                old = self.where.get(int(sites.ids[row]))
+                codes = (old.codes if old else frozenset()) | {str(code)}
+                self.where[int(sites.ids[row])] = Site(
+                    int(sites.ids[row]), float(sites.lat[row]), float(sites.lng[row]), "open", codes
+                )
+
+    def put(self, site: Site) -> None:
+        """Add a facility, or record its new point, status or categories."""
+        old = self.where.pop(site.id, None)
+        if old:
+            for code in old.codes:
+                self._remove(old, code)
+        if site.status in SERVING:
+            self.where[site.id] = site
+            for code in site.codes & self.serving.keys():
+                self._add(site, code)
+
+    def close(self, facility_id: int) -> None:
+        old = self.where.get(facility_id)
+        if old:
+            self.put(Site(old.id, old.lat, old.lng, "closed", old.codes))
+
+    def _within(self, lat: float, lng: float, metres: float) -> np.ndarray:
+        rows = np.array(
+            self.homes.tree.query_ball_point(
+                unit_vectors(np.array([lat]), np.array([lng]))[0], chord(metres)
+            ),
+            dtype=np.int64,
+        )
+        return rows[distances_m(self.homes.lat[rows], self.homes.lng[rows], lat, lng) <= metres]
+
+    def _add(self, site: Site, code: str) -> None:
+        self.serving[code][site.id] = (site.lat, site.lng)
+        rows = self._within(site.lat, site.lng, self.reach_m[code])
+        d = distances_m(self.homes.lat[rows], self.homes.lng[rows], site.lat, site.lng)
+        closer = d < self.matrix.distance[code][rows]
+        self.matrix.nearest[code][rows[closer]] = site.id
+        self.matrix.distance[code][rows[closer]] = d[closer]
+
+    def _remove(self, site: Site, code: str) -> None:
+        del self.serving[code][site.id]
+        # Only compounds within reach of the old point can have had it as their nearest.
+        rows = self._within(site.lat, site.lng, self.reach_m[code])
+        rows = rows[self.matrix.nearest[code][rows] == site.id]
+        if not len(rows):
+            return
+        rest = self.serving[code]
+        others = Sites(
+            np.fromiter(rest.keys(), dtype=np.int64, count=len(rest)),
+            np.array([p[0] for p in rest.values()]),
+            np.array([p[1] for p in rest.values()]),
+            np.full(len(rest), "open"),
+            np.arange(len(rest)),
+            np.full(len(rest), code),
+        )
+        ids, metres = _nearest_in(
+            self.homes, rows, others, np.arange(len(rest)), self.reach_m[code]
+        )
+        self.matrix.nearest[code][rows] = ids
+        self.matrix.distance[code][rows] = metres
+
+
+@dataclass(frozen=True)
+class Pick:
+    candidate: int  # index into the candidates given
+    gained: int  # residents newly within walking distance, after earlier picks
+
+
+def best_sites(
+    matrix: Matrix,
+    code: str,
+    candidates: Sequence[tuple[float, float, int | None]],
+    k: int = 10,
+) -> list[Pick]:
+    """Greedy maximal covering: among candidate (lat, lng, floor area m²) sites large enough
+    for the category, pick up to ``k``, each the one bringing the most residents not yet within
+    walking distance of a facility or an earlier pick (ties: the earlier candidate). Greedy is
+    within 1 − 1/e of the best set, and explainable to an official pick by pick."""
+    circle = next(c for c in matrix.circles if c.code == code)
+    homes = matrix.homes
+    floor = MIN_FLOOR_AREA_M2.get(code, 0)
+    usable = [i for i, (_, _, area) in enumerate(candidates) if (area or 0) >= floor]
+    if not usable:
+        return []
+    lat = np.array([candidates[i][0] for i in usable])
+    lng = np.array([candidates[i][1] for i in usable])
+    # Candidate × compound incidence: which compounds each candidate would serve.
+    reached = homes.tree.query_ball_point(unit_vectors(lat, lng), chord(circle.distance_m))
+    cols = [np.array(r, dtype=np.int64) for r in reached]
+    cols = [
+        c[distances_m(homes.lat[c], homes.lng[c], lat[i], lng[i]) <= circle.distance_m]
+        for i, c in enumerate(cols)
+    ]
+    indptr = np.cumsum([0] + [len(c) for c in cols])
+    serves = csr_matrix(
+        (np.ones(indptr[-1]), np.concatenate(cols) if cols else [], indptr),
+        shape=(len(usable), len(homes.ids)),
+    )
+    waiting = homes.population * ~matrix.covered(code)
+    picks: list[Pick] = []
+    for _ in range(k):
+        gains = serves @ waiting
+        best = int(np.argmax(gains))  # argmax takes the first of equals
+        if gains[best] <= 0:
+            break
+        picks.append(Pick(usable[best], int(gains[best])))
+        waiting = waiting.copy()
+        waiting[cols[best]] = 0
+    return picks
+
+
+def load(district_ids: Sequence[int] | None = None) -> tuple[Homes, Sites, list[Circle]]:
+    """Compounds (of ``district_ids``, or all), every facility that is not closed for good and
+    the categories, in four queries. Facilities are not limited to the districts: residents
+    near a border walk across it."""
+    # Imported here so the engine above needs neither Django nor a database.
+    from communities.models import ResidentialCompound
+    from facilities.models import Category, Facility
+
+    compounds = ResidentialCompound.objects.all()
+    if district_ids is not None:
+        compounds = compounds.filter(community__subdistrict__district_id__in=district_ids)
+    homes = Homes.from_rows(
+        compounds.values_list(
+            "id",
+            "latitude",
+            "longitude",
+            "population",
+            "community_id",
+            "community__subdistrict_id",
+            "community__subdistrict__district_id",
+        ).order_by()
+    )
+    facilities = Facility.objects.exclude(status=Facility.Status.CLOSED).order_by()
+    sites = Sites.from_rows(
+        list(facilities.values_list("id", "latitude", "longitude", "status", "category__code")),
+        Facility.other_categories.through.objects.filter(
+            facility__in=facilities.values("id")
+        ).values_list("facility_id", "category__code"),
+    )
+    circles = [
+        Circle(*row)
+        for row in Category.objects.order_by("sort_order", "code").values_list(
+            "code", "distance_m", "required"
+        )
+    ]
+    return homes, sites, circles
+
+
+# The community page's interface: compound and facility objects in, one CategoryCoverage per
+# category out. A thin layer over compute(), looking for the nearest facility at any distance
+# among the supplies its caller chose.
 
 
 @dataclass(frozen=True)
@@ -82,26 +562,36 @@ class CategoryCoverage:
         return max(self.nearest, key=lambda n: n.distance_m, default=None)
 
 
-def nearest(demand: Demand, supplies: Iterable[Supply], code: str) -> Nearest:
-    best, best_m = None, None
-    for supply in supplies:
-        if code not in supply.categories:
-            continue
-        metres = geo.distance_m(demand.point, supply.point)
-        if best_m is None or metres < best_m:
-            best, best_m = supply, metres
-    return Nearest(demand, best, best_m)
-
-
 def coverage(
     demands: Sequence[Demand], supplies: Sequence[Supply], circles: Sequence[tuple[str, int]]
 ) -> list[CategoryCoverage]:
-    """For each (category code, walking metres) in ``circles``: every compound's nearest facility.
-
-    ``supplies`` should hold every facility within the largest walk of any compound; the caller
-    selects them with a bounding box, so this stays a small nested loop.
-    """
+    """For each (category code, walking metres) in ``circles``: every compound's nearest facility
+    among ``supplies``."""
+    zeros = np.zeros(len(demands), dtype=np.int64)
+    homes = Homes(
+        np.arange(len(demands), dtype=np.int64),
+        np.array([d.point[0] for d in demands], dtype=np.float64),
+        np.array([d.point[1] for d in demands], dtype=np.float64),
+        np.array([d.population for d in demands], dtype=np.int64),
+        zeros,
+        zeros,
+        zeros,
+    )
+    sites = Sites.from_rows(
+        [(i, s.point[0], s.point[1], "open", "") for i, s in enumerate(supplies)],
+        [(i, code) for i, s in enumerate(supplies) for code in s.categories],
+    )
+    matrix = compute(homes, sites, [Circle(c, m) for c, m in circles], reach=math.inf)
     return [
-        CategoryCoverage(code, within_m, tuple(nearest(d, supplies, code) for d in demands))
+        CategoryCoverage(
+            code,
+            within_m,
+            tuple(
+                Nearest(d, supplies[s] if s >= 0 else None, float(m) if s >= 0 else None)
+                for d, s, m in zip(
+                    demands, matrix.nearest[code].tolist(), matrix.distance[code], strict=True
+                )
+            ),
+        )
         for code, within_m in circles
     ]

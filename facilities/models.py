@@ -562,3 +562,42 @@ class FacilityPhoto(models.Model):
     @property
     def small_height(self) -> int:
         return round(self.height * self.width_list[0] / self.width)
+
+
+@audit.track("IdleRoom")
+class IdleRoom(PointMixin):
+    """闲置用房: an empty room a community could turn into a facility; the candidate sites the
+    coverage engine ranks (facilities.coverage.best_sites) by the residents each would serve."""
+
+    community = models.ForeignKey(
+        Community, on_delete=models.CASCADE, related_name="idle_rooms", verbose_name=_("community")
+    )
+    name = models.CharField(_("name"), max_length=80)
+    floor_area = models.PositiveIntegerField(
+        _("floor area (m²)"),
+        help_text=_("Decides which services fit: a canteen needs at least 150 m²."),
+    )
+    owner = models.CharField(
+        _("owner"), max_length=100, blank=True, help_text=_("Who holds the room, e.g. 物业公司.")
+    )
+    available_from = models.DateField(_("available from"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    community_path = "community__"
+
+    class Meta:
+        ordering = ["community", "name"]
+        verbose_name = _("idle room")
+        verbose_name_plural = _("idle rooms")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community", "name"], name="facilities_idleroom_unique_name"
+            ),
+            models.CheckConstraint(
+                condition=Q(floor_area__gt=0), name="facilities_idleroom_floor_area_positive"
+            ),
+            *_point_constraints("facilities_idleroom"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -21,20 +21,24 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-# The tracked models, by the name their event model gets (<Model>Event).
-TRACKED = [
+# The tracked models, by the name their event model gets (<Model>Event): a community and the rows
+# that name it (their events carry a community id), and the rows that hang off a facility (their
+# events carry a facility id).
+COMMUNITY_AND_PLACES = [
     "communities.Community",
     "communities.ResidentialCompound",
+    "facilities.IdleRoom",
     "facilities.Facility",
+]
+FACILITY_PARTS = [
     "facilities.OpeningHours",
     "facilities.HoursException",
     "facilities.Meal",
     "facilities.SeniorPrice",
     "facilities.FacilityPhoto",
 ]
-# A facility, and the models whose rows hang off one (their events carry a facility id).
-FACILITY_AND_PARTS = TRACKED[2:]
-FACILITY_PARTS = TRACKED[3:]
+TRACKED = COMMUNITY_AND_PLACES + FACILITY_PARTS
+FACILITY_AND_PARTS = ["facilities.Facility", *FACILITY_PARTS]
 # Columns no reader needs to see change.
 QUIET_FIELDS = {"id", "slug", "updated_at", "key", "widths"}
 
@@ -263,7 +267,7 @@ def history_of(obj, limit: int = 200) -> list[Entry]:
         return for_facility(obj, limit)
     if label == "communities.Community":
         events = pghistory.models.Events.objects.references(obj).across(
-            *[event_model(m) for m in TRACKED[:3]]
+            *[event_model(m) for m in COMMUNITY_AND_PLACES]
         )
         return _read(events, limit)
     return for_object(obj, limit)
@@ -292,9 +296,7 @@ def in_scope(user, limit: int = 100) -> list[Entry]:
     )
     community_rows = list(Community.objects.filter(pk__in=communities))
     place_events = Events.objects.references(community_rows).across(
-        event_model("communities.Community"),
-        event_model("communities.ResidentialCompound"),
-        FacilityEvent,
+        *[event_model(m) for m in COMMUNITY_AND_PLACES]
     )
     entries = _read(place_events, limit)
     if facility_ids:

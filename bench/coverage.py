@@ -1,0 +1,187 @@
+"""Coverage engine benchmark on the generated city (20,000 compounds, 50,000 facilities).
+
+    DATABASE_URL=… python bench/coverage.py
+
+Generates the city with ``manage.py generate_city`` when it is absent (about 40 s, in the database
+DATABASE_URL names; left in place so the next run is quick — ``generate_city --remove`` drops it),
+then prints: the full-city matrix from the database (load + compute); the same figures from a
+plain analyst pipeline (psycopg straight to the tables, one cKDTree per category) and the ratio,
+checking both count the same covered compounds; a district-sized run; an incremental update; the
+greedy top 10 among 500 candidate sites; peak memory. Not a test: it reports.
+"""
+
+import os
+import random
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+import django
+
+django.setup()
+
+import numpy as np  # noqa: E402
+import psycopg  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from scipy.spatial import cKDTree  # noqa: E402
+
+from communities.models import District, ResidentialCompound  # noqa: E402
+from facilities import coverage  # noqa: E402
+from facilities.management.commands.generate_city import DISTRICT_CODE  # noqa: E402
+from portal.lib import geo  # noqa: E402
+
+COMPOUNDS, FACILITIES = 20_000, 50_000
+
+
+def timed(fn, repeats: int = 1):
+    """(median seconds, last result)."""
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def ensure_city() -> int:
+    district = District.objects.filter(code=DISTRICT_CODE).first()
+    if (
+        district is None
+        or ResidentialCompound.objects.filter(community__subdistrict__district=district).count()
+        != COMPOUNDS
+    ):
+        print(f"generating the city ({COMPOUNDS} compounds, {FACILITIES} facilities) …")
+        call_command("generate_city", compounds=COMPOUNDS, facilities=FACILITIES)
+        district = District.objects.get(code=DISTRICT_CODE)
+    return district.pk
+
+
+def engine(district_id: int) -> coverage.Matrix:
+    homes, sites, circles = coverage.load([district_id])
+    return coverage.compute(homes, sites, circles)
+
+
+def plain_pipeline(district_id: int) -> dict[str, int]:
+    """What an analyst would write: read both tables, one tree per category, count covered
+    compounds. Chord threshold only (no re-check), which agrees except within millimetres."""
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+        homes = np.array(
+            conn.execute(
+                "SELECT c.latitude, c.longitude FROM communities_residentialcompound c "
+                "JOIN communities_community m ON m.id = c.community_id "
+                "JOIN communities_subdistrict s ON s.id = m.subdistrict_id "
+                "WHERE s.district_id = %s",
+                [district_id],
+            ).fetchall()
+        )
+        rows = conn.execute(
+            "SELECT f.latitude, f.longitude, k.code FROM facilities_facility f "
+            "JOIN facilities_category k ON k.id = f.category_id "
+            "WHERE f.status IN ('open', 'paused') "
+            "UNION ALL "
+            "SELECT f.latitude, f.longitude, k.code FROM facilities_facility f "
+            "JOIN facilities_facility_other_categories o ON o.facility_id = f.id "
+            "JOIN facilities_category k ON k.id = o.category_id "
+            "WHERE f.status IN ('open', 'paused')"
+        ).fetchall()
+        circles = conn.execute("SELECT code, distance_m FROM facilities_category").fetchall()
+    xyz = coverage.unit_vectors(homes[:, 0], homes[:, 1])
+    codes = np.array([r[2] for r in rows])
+    points = np.array([r[:2] for r in rows])
+    counts = {}
+    for code, metres in circles:
+        mine = points[codes == code]
+        if not len(mine):
+            counts[code] = 0
+            continue
+        tree = cKDTree(coverage.unit_vectors(mine[:, 0], mine[:, 1]))
+        d, _ = tree.query(xyz)
+        limit = 2 * np.sin(metres / geo.EARTH_RADIUS_M / 2)
+        counts[code] = int((d <= limit).sum())
+    return counts
+
+
+def main() -> None:
+    district_id = ensure_city()
+    connection.close()  # the first query count after generating is not the point
+
+    full_s, matrix = timed(lambda: engine(district_id), repeats=3)
+    print(
+        f"full city, load + compute ({len(matrix.homes.ids)} compounds, "
+        f"{len(matrix.circles)} categories): {full_s:.3f} s"
+    )
+    homes, sites, circles = coverage.load([district_id])
+    compute_s, _ = timed(lambda: coverage.compute(homes, sites, circles), repeats=3)
+    print(f"  of which compute: {compute_s:.3f} s")
+
+    plain_s, counts = timed(lambda: plain_pipeline(district_id), repeats=3)
+    ours = {c.code: int(matrix.covered(c.code).sum()) for c in matrix.circles}
+    assert ours == counts, {k: (ours[k], counts[k]) for k in ours if ours[k] != counts[k]}
+    print(f"plain analyst pipeline: {plain_s:.3f} s; engine / plain = {full_s / plain_s:.2f}")
+
+    # A district-sized run: the compounds and facilities of a 1,500-compound corner.
+    rnd = np.random.default_rng(1)
+    order = np.argsort(homes.lat + homes.lng)
+    corner = homes.subset(order[:1500])
+    south, north = corner.lat.min(), corner.lat.max()
+    west, east = corner.lng.min(), corner.lng.max()
+    near = np.flatnonzero(
+        (sites.lat >= south - 0.02)
+        & (sites.lat <= north + 0.02)
+        & (sites.lng >= west - 0.02)
+        & (sites.lng <= east + 0.02)
+    )
+    few = sites.subset(np.sort(rnd.choice(near, size=min(4000, len(near)), replace=False)))
+    district_s, _ = timed(lambda: coverage.compute(corner, few, circles), repeats=5)
+    size = f"1,500 compounds, {len(few.ids)} facilities"
+    print(f"district-sized run ({size}): {district_s * 1000:.1f} ms")
+
+    # Incremental: a canteen opens, moves 300 m, closes.
+    live = coverage.Live(homes, sites, circles)
+    spot = (float(homes.lat[100]), float(homes.lng[100]))
+    steps = []
+    for step in range(3):
+        start = time.perf_counter()
+        if step == 0:
+            live.put(coverage.Site(-1, *spot, "open", frozenset({"canteen"})))
+        elif step == 1:
+            moved = geo.offset(spot, 300, 0)
+            live.put(coverage.Site(-1, *moved, "open", frozenset({"canteen"})))
+        else:
+            live.close(-1)
+        steps.append(time.perf_counter() - start)
+    back = coverage.compute(homes, sites, circles)
+    assert (live.matrix.distance["canteen"] == back.distance["canteen"]).all()
+    print(
+        "incremental update (add, move, close a canteen): "
+        + ", ".join(f"{s * 1000:.1f} ms" for s in steps)
+    )
+
+    # Greedy: 500 candidate rooms scattered over the city, top 10 for a canteen.
+    r = random.Random(2)
+    candidates = []
+    for _ in range(500):
+        i = r.randrange(len(homes.ids))
+        lat, lng = geo.offset(
+            (homes.lat[i], homes.lng[i]), r.uniform(-300, 300), r.uniform(-300, 300)
+        )
+        candidates.append((lat, lng, r.choice([80, 120, 150, 200, 400])))
+    greedy_s, picks = timed(lambda: coverage.best_sites(matrix, "canteen", candidates, k=10))
+    print(
+        f"greedy top 10 of 500 candidates (canteen): {greedy_s:.3f} s, "
+        f"{sum(p.gained for p in picks)} residents newly within 500 m"
+    )
+
+    # ru_maxrss is in kilobytes on Linux.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory (max RSS of the process): {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
