@@ -59,6 +59,10 @@ STAFF_PAGES = [
     ("facility history", lambda: f"/facilities/{_linyuan_canteen()}/history/"),
     ("changes in my area", "/accounts/changes/"),
 ]
+# Pages of officials, as the bench's own official of 洛龙区 sees them.
+OFFICIAL_PAGES = [
+    ("coverage report", "/reports/"),
+]
 
 
 def _linyuan_canteen() -> str:
@@ -81,6 +85,21 @@ def _staff_client() -> Client:
     return client
 
 
+def _official_client() -> Client:
+    """A client signed in as the bench's own official of 洛龙区 (made once)."""
+    from django.contrib.auth import get_user_model
+
+    from communities.models import District, Membership
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-official")
+    Membership.objects.get_or_create(
+        user=user, role=Membership.Role.OFFICIAL, district=District.objects.get(name="洛龙区")
+    )
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+    return client
+
+
 def main(repeats: int) -> None:
     call_command("migrate", verbosity=0)
     # Pages name static files by their hashed names, as in production: the manifest must exist.
@@ -93,6 +112,8 @@ def main(repeats: int) -> None:
     staff = _staff_client()
     pages = [(name, path, client) for name, path in PAGES]
     pages += [(name, path, staff) for name, path in STAFF_PAGES]
+    official = _official_client()
+    pages += [(name, path, official) for name, path in OFFICIAL_PAGES]
     for name, path, client in pages:
         path = path() if callable(path) else path
         headers = {"HX-Request": "true"} if "htmx" in name else {}

@@ -49,6 +49,13 @@ class Scope:
         return self.everything or bool(self.community_ids)
 
     @property
+    def reads_anything(self) -> bool:
+        """Whether ``readable_q`` lets any community through: the coverage reports' test."""
+        return self.everything or bool(
+            self.community_ids or self.subdistrict_ids or self.district_ids
+        )
+
+    @property
     def reads_reports(self) -> bool:
         return self.everything or bool(self.subdistrict_ids or self.district_ids)
 
