@@ -227,5 +227,5 @@ def account(request: HttpRequest) -> HttpResponse:
 @require_GET
 def changes(request: HttpRequest) -> HttpResponse:
     """The latest recorded changes in the communities I keep or read as an official."""
-    entries = audit.with_facility_names(audit.in_scope(request.user, CHANGES_SHOWN))
+    entries = audit.in_scope(request.user, CHANGES_SHOWN)
     return render(request, "communities/changes.html", {"entries": entries})

@@ -63,5 +63,5 @@ def for_user(user, today: date) -> Desk | None:
             for f in facilities
             if not f.is_built and f.planned_opening and f.planned_opening < today
         ],
-        recent=audit.with_facility_names(audit.in_scope(user, RECENT_SHOWN)),
+        recent=audit.in_scope(user, RECENT_SHOWN),
     )

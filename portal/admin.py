@@ -33,7 +33,7 @@ class PortalAdminSite(admin.AdminSite):
         context = {
             **self.each_context(request),
             "title": _("Changes in your community"),
-            "entries": audit.with_facility_names(audit.in_scope(request.user, CHANGES_SHOWN)),
+            "entries": audit.in_scope(request.user, CHANGES_SHOWN),
             "show_facility": True,
         }
         request.current_app = self.name

@@ -229,6 +229,10 @@ class _Reader:
             via=context.get("url") or context.get("command") or "",
             changes=changes,
             facility_id=int(row.pgh_obj_id) if is_facility else data.get("facility_id"),
+            # A part's facility, named by the lookup of related rows above.
+            facility_name=self.shown(model, "facility_id", data["facility_id"])
+            if "facility_id" in data
+            else "",
         )
 
 
@@ -284,9 +288,10 @@ def in_scope(user, limit: int = 100) -> list[Entry]:
     Events = pghistory.models.Events
     if scope.everything:
         return _read(Events.objects.across(*[event_model(m) for m in TRACKED]), limit)
-    communities = list(access.readable(Community.objects.all(), user).values_list("pk", flat=True))
-    if not communities:
+    community_rows = list(access.readable(Community.objects.all(), user))
+    if not community_rows:
         return []
+    communities = [c.pk for c in community_rows]
     # The facilities ever in these communities, from their own events (so deleted ones too).
     FacilityEvent = event_model("facilities.Facility")
     facility_ids = set(
@@ -294,7 +299,6 @@ def in_scope(user, limit: int = 100) -> list[Entry]:
             "pgh_obj_id", flat=True
         )
     )
-    community_rows = list(Community.objects.filter(pk__in=communities))
     place_events = Events.objects.references(community_rows).across(
         *[event_model(m) for m in COMMUNITY_AND_PLACES]
     )
@@ -307,15 +311,3 @@ def in_scope(user, limit: int = 100) -> list[Entry]:
         entries += _read(child_events, limit)
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]
-
-
-def with_facility_names(entries: list[Entry]) -> list[Entry]:
-    """Name the facility each entry of a list across facilities belongs to (one query)."""
-    from facilities.models import Facility
-
-    ids = {e.facility_id for e in entries if e.facility_id}
-    names = dict(Facility.objects.filter(pk__in=ids).values_list("pk", "name"))
-    for entry in entries:
-        if entry.facility_id and entry.model._meta.label != "facilities.Facility":
-            entry.facility_name = names.get(entry.facility_id, "")
-    return entries
