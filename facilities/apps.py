@@ -20,6 +20,7 @@ class FacilitiesConfig(AppConfig):
             "Meal",
             "SeniorPrice",
             "FacilityPhoto",
+            "IdleRoom",
         ):
             model = self.get_model(name)
             for signal in (post_save, post_delete):

@@ -35,6 +35,7 @@ from facilities.models import (
     Category,
     Facility,
     HoursException,
+    IdleRoom,
     Meal,
     MealKind,
     OpeningHours,
@@ -482,6 +483,42 @@ def load_demo_facilities(communities: dict[str, Community], today: date | None =
         SeniorPrice, pairs, ("kind", "min_age", "max_age", "price"), lambda p: p.senior_prices
     )
     _load_meals(pairs)
+    _load_idle_rooms(_sites(communities), communities)
+
+
+def _load_idle_rooms(sites: Sequence[Site], communities: dict[str, Community]) -> None:
+    """Each demo community's idle rooms, beside its compounds in turn, updated by (community,
+    name) like the facilities; rooms staff added are left alone."""
+    table = data.IDLE_ROOMS
+    existing = {(r.community_id, r.name): r for r in IdleRoom.objects.all()}
+    start = 0
+    to_create, to_update = [], []
+    fields = ("latitude", "longitude", "floor_area", "owner", "notes")
+    for site in sites:
+        community_id = communities[site.community.name].pk
+        for n in range(min(data.IDLE_ROOMS_PER_COMMUNITY, len(site.compounds))):
+            template, area, owner, notes = table[(start + n) % len(table)]
+            compound, point = site.compounds[n]
+            north, east = data.IDLE_ROOM_OFFSETS[n]
+            lat, lng = geo.offset(point, north_m=north, east_m=east)
+            values = {
+                "latitude": round(lat, 6),
+                "longitude": round(lng, 6),
+                "floor_area": area,
+                "owner": owner,
+                "notes": notes,
+            }
+            key = (community_id, template.format(compound=compound))
+            room = existing.get(key)
+            if room is None:
+                to_create.append(IdleRoom(community_id=key[0], name=key[1], **values))
+            elif any(getattr(room, f) != v for f, v in values.items()):
+                for f, v in values.items():
+                    setattr(room, f, v)
+                to_update.append(room)
+        start += data.IDLE_ROOMS_PER_COMMUNITY
+    IdleRoom.objects.bulk_create(to_create)
+    IdleRoom.objects.bulk_update(to_update, fields)
 
 
 def _sites(communities: dict[str, Community]) -> list[Site]:

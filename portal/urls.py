@@ -6,16 +6,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.i18n import set_language
 
 from communities.signin import SignInForm
-from facilities import reports
 from portal.views import favicon, floor, healthz, photo
 
 urlpatterns = [
     path("", include("communities.urls")),
     path("facilities/", include("facilities.urls")),
-    path(
-        "reports/",
-        include(([path("", reports.overview_page, name="overview")], "reports")),
-    ),
+    path("reports/", include("facilities.report_urls")),
     path("healthz", healthz, name="healthz"),
     # The language switch sets a display preference only, so it needs no CSRF token, and pages
     # for anonymous visitors can be cached whole (portal.caching.public_page).

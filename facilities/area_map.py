@@ -1,0 +1,328 @@
+"""An area map for the officials' coverage reports, laid out on the server for an inline SVG.
+
+Plain functions and frozen dataclasses, no ORM, request or template: a loader turns one area's
+residential compounds, the facilities of one service category and the candidate sites (idle rooms)
+into ``Home``, ``Site`` and ``Candidate`` values, ``layout`` fits them on a canvas, and
+``templates/facilities/reports/includes/area_map.html`` draws the ``AreaMap`` it returns.
+
+The projection is a local equirectangular one (x = longitude · cos(latitude), north up) with the
+metres of ``portal.lib.geo``; over the ten kilometres or so a district spans it keeps distances to
+well under a percent, which is all a map read by eye needs. Unlike ``facilities.maps`` it draws
+every point it is given: the bounding box of all of them decides the scale.
+
+Coordinates are rounded to a tenth of a pixel so that a district's 2,000 compounds stay a page of
+modest size.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from math import cos, radians, sqrt
+
+from portal.lib import geo
+
+# Pixel geometry shared with the template: it draws what these numbers describe.
+MARGIN = 28  # from the canvas edge to the outermost point; more than the largest circle's radius
+BOTTOM = 64  # below the lowest point: room for the scale bar and the north arrow
+MIN_HEIGHT = 240  # a long, thin area still gets a map one can read
+MIN_SPAN_M = 400  # a community of three compounds is not blown up to the size of a district
+HOME_R_MIN = 3.0  # px; population 0 or unknown
+HOME_R_MAX = 18.0  # px; the most populous compound on a sparse map
+# On a crowded map the largest circle shrinks towards this, in proportion to the room each
+# compound has, so that a district's 2,000 compounds do not bury each other.
+HOME_R_MAX_CROWDED = 8.0
+SITE_HALF = 8  # half the side of a facility's square
+CANDIDATE_HALF = 6  # half the diagonal of a candidate's diamond
+PICK_HALF = 17  # half the diagonal of a suggested site's diamond, wide enough for "12"
+PICK_FONT = 15  # user units; text is never below 14
+SMALL_FONT = 14  # the scale bar's label and the north arrow's "N"
+# The longest of these that takes at most a quarter of the width is the scale bar.
+SCALE_BAR_METRES = (100, 200, 500, 1000, 2000, 5000, 10000)
+SCALE_BAR_X = 16  # the bar's left end
+SCALE_BAR_BOTTOM = 14  # from the bottom edge to the bar
+NORTH_RIGHT = 24  # from the right edge to the north arrow
+NORTH_TOP = 46  # from the bottom edge up to the arrow's tip; the arrow and its "N" are 38 tall
+
+
+@dataclass(frozen=True)
+class Home:
+    """A residential compound."""
+
+    label: str
+    latitude: float
+    longitude: float
+    population: int
+    covered: bool  # a facility of the category is within walking distance
+
+
+@dataclass(frozen=True)
+class Site:
+    """A facility of the category."""
+
+    label: str
+    latitude: float
+    longitude: float
+    planned: bool = False  # planned or under construction
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A candidate site (an idle room)."""
+
+    label: str
+    latitude: float
+    longitude: float
+    rank: int | None = None  # 1, 2, 3 … for the suggested sites; None when not suggested
+
+
+@dataclass(frozen=True)
+class HomeMarker:
+    x: float
+    y: float
+    r: float
+    covered: bool
+    population: int
+    label: str
+
+
+@dataclass(frozen=True)
+class SiteMarker:
+    x: float
+    y: float
+    planned: bool
+    label: str
+    half: int = SITE_HALF
+
+    @property
+    def left(self) -> float:
+        return round(self.x - self.half, 1)
+
+    @property
+    def top(self) -> float:
+        return round(self.y - self.half, 1)
+
+    @property
+    def size(self) -> int:
+        return 2 * self.half
+
+
+@dataclass(frozen=True)
+class CandidateMarker:
+    """A diamond: a pick when it has a rank, a plain candidate when not."""
+
+    x: float
+    y: float
+    label: str
+    rank: int | None = None
+    half: int = CANDIDATE_HALF
+
+    @property
+    def top(self) -> float:
+        """The diamond's upper corner, where the template's path starts."""
+        return round(self.y - self.half, 1)
+
+    @property
+    def text_y(self) -> float:
+        """The baseline that centres the rank number on the diamond."""
+        return round(self.y + PICK_FONT * 0.35, 1)
+
+
+@dataclass(frozen=True)
+class Circle:
+    """The walking distance around a suggested site."""
+
+    cx: float
+    cy: float
+    r: float
+    rank: int
+
+
+@dataclass(frozen=True)
+class ScaleBar:
+    x: float  # the left end
+    y: float  # the bar's baseline
+    px: float  # its length
+    metres: int
+
+    @property
+    def label(self) -> str:
+        """The English label; the template translates its own."""
+        return f"{self.metres} m"
+
+    @property
+    def right(self) -> float:
+        return round(self.x + self.px, 1)
+
+
+@dataclass(frozen=True)
+class AreaMap:
+    width: int
+    height: int
+    # In drawing order: covered homes (larger first, so small ones stay visible), then the
+    # uncovered ones above them, then facilities, candidates, walking circles and picks by rank.
+    covered_homes: tuple[HomeMarker, ...]
+    uncovered_homes: tuple[HomeMarker, ...]
+    sites: tuple[SiteMarker, ...]
+    candidates: tuple[CandidateMarker, ...]  # the ones not suggested
+    picks: tuple[CandidateMarker, ...]  # the suggested ones, by rank
+    pick_circles: tuple[Circle, ...]  # empty unless reach_m was given
+    scale_bar: ScaleBar
+    north_x: float  # the tip of the north arrow
+    north_y: float
+    px_per_m: float
+    reach_m: int | None
+    max_population: int  # of the largest circle
+    home_r_max: float  # its radius
+    sites_open: int
+    sites_planned: int
+
+    @property
+    def empty(self) -> bool:
+        """No compounds: the template says so in words instead of drawing."""
+        return not (self.covered_homes or self.uncovered_homes)
+
+    @property
+    def homes(self) -> tuple[HomeMarker, ...]:
+        return self.covered_homes + self.uncovered_homes
+
+    @property
+    def covered_count(self) -> int:
+        return len(self.covered_homes)
+
+    @property
+    def uncovered_count(self) -> int:
+        return len(self.uncovered_homes)
+
+    @property
+    def site_count(self) -> int:
+        return len(self.sites)
+
+    @property
+    def candidate_count(self) -> int:
+        """Every candidate site, suggested or not."""
+        return len(self.candidates) + len(self.picks)
+
+    @property
+    def pick_count(self) -> int:
+        return len(self.picks)
+
+
+def layout(
+    homes: Sequence[Home],
+    sites: Sequence[Site],
+    candidates: Sequence[Candidate] = (),
+    *,
+    reach_m: int | None = None,
+    width: int = 800,
+    max_height: int = 640,
+) -> AreaMap:
+    """Fit every compound, facility and candidate into a canvas ``width`` wide, north up.
+
+    The height follows the area's shape up to ``max_height``; a taller area is scaled to fit and
+    centred across. ``reach_m`` draws the category's walking distance around each suggested site.
+    """
+    if width < 200 or max_height < MIN_HEIGHT:
+        raise ValueError(f"a {width}×{max_height} canvas is too small for an area map")
+    if reach_m is not None and reach_m <= 0:
+        raise ValueError("reach_m is a positive number of metres")
+
+    points = [(p.latitude, p.longitude) for p in (*homes, *sites, *candidates)]
+    if not points:
+        points = [(0.0, 0.0)]
+    south, north = min(p[0] for p in points), max(p[0] for p in points)
+    west, east = min(p[1] for p in points), max(p[1] for p in points)
+    mid_lat, mid_lng = (south + north) / 2, (west + east) / 2
+    cos_lat = cos(radians(mid_lat))
+    span_x = max((east - west) * geo.METRES_PER_DEGREE * cos_lat, MIN_SPAN_M)
+    span_y = max((north - south) * geo.METRES_PER_DEGREE, MIN_SPAN_M)
+
+    inner_w = width - 2 * MARGIN
+    scale = min(inner_w / span_x, (max_height - MARGIN - BOTTOM) / span_y)  # px per metre
+    height = min(max_height, max(MIN_HEIGHT, round(span_y * scale) + MARGIN + BOTTOM))
+    cx = MARGIN + inner_w / 2
+    cy = MARGIN + (height - MARGIN - BOTTOM) / 2
+
+    def project(latitude: float, longitude: float) -> tuple[float, float]:
+        north_m = (latitude - mid_lat) * geo.METRES_PER_DEGREE
+        east_m = (longitude - mid_lng) * geo.METRES_PER_DEGREE * cos_lat
+        return round(cx + east_m * scale, 1), round(cy - north_m * scale, 1)
+
+    max_population = max((h.population for h in homes), default=0)
+    r_max = largest_radius(len(homes), inner_w * (height - MARGIN - BOTTOM))
+    home_markers = sorted(
+        (
+            HomeMarker(
+                *project(h.latitude, h.longitude),
+                r=home_radius(h.population, max_population, r_max),
+                covered=h.covered,
+                population=h.population,
+                label=h.label,
+            )
+            for h in homes
+        ),
+        key=lambda m: (-m.r, m.y, m.x),
+    )
+    site_markers = sorted(
+        (SiteMarker(*project(s.latitude, s.longitude), s.planned, s.label) for s in sites),
+        key=lambda m: (not m.planned, m.y, m.x),  # the open ones, solid, above the planned
+    )
+    others = [
+        CandidateMarker(*project(c.latitude, c.longitude), c.label)
+        for c in candidates
+        if c.rank is None
+    ]
+    picks = sorted(
+        (
+            CandidateMarker(*project(c.latitude, c.longitude), c.label, c.rank, PICK_HALF)
+            for c in candidates
+            if c.rank is not None
+        ),
+        key=lambda m: (m.rank, m.label),
+    )
+    circles = (
+        tuple(Circle(p.x, p.y, round(reach_m * scale, 1), p.rank) for p in picks) if reach_m else ()
+    )
+
+    # The longest round length that takes at most a quarter of the width.
+    bar_m = max(
+        (m for m in SCALE_BAR_METRES if m * scale <= width / 4), default=SCALE_BAR_METRES[0]
+    )
+    return AreaMap(
+        width=width,
+        height=height,
+        covered_homes=tuple(m for m in home_markers if m.covered),
+        uncovered_homes=tuple(m for m in home_markers if not m.covered),
+        sites=tuple(site_markers),
+        candidates=tuple(others),
+        picks=tuple(picks),
+        pick_circles=circles,
+        scale_bar=ScaleBar(SCALE_BAR_X, height - SCALE_BAR_BOTTOM, round(bar_m * scale, 1), bar_m),
+        north_x=width - NORTH_RIGHT,
+        north_y=height - NORTH_TOP,
+        px_per_m=scale,
+        reach_m=reach_m,
+        max_population=max_population,
+        home_r_max=r_max,
+        sites_open=sum(not s.planned for s in sites),
+        sites_planned=sum(s.planned for s in sites),
+    )
+
+
+def largest_radius(count: int, area_px: float) -> float:
+    """The radius of the most populous compound: HOME_R_MAX unless the map is crowded.
+
+    Three quarters of the side of the square each compound would have to itself: most circles
+    are smaller than the largest, so neighbours touch rather than cover each other."""
+    if count == 0:
+        return HOME_R_MAX
+    room = 0.75 * sqrt(area_px / count)
+    return round(min(HOME_R_MAX, max(HOME_R_MAX_CROWDED, room)), 1)
+
+
+def home_radius(population: int, max_population: int, r_max: float = HOME_R_MAX) -> float:
+    """The radius whose circle's area is proportional to the population, at least HOME_R_MIN.
+
+    The most populous compound on the map gets ``r_max``."""
+    if population <= 0 or max_population <= 0:
+        return HOME_R_MIN
+    r = r_max * sqrt(min(population, max_population) / max_population)
+    return round(max(HOME_R_MIN, r), 1)

@@ -1,0 +1,550 @@
+"""What the coverage reports know about an area, gathered once per scope and content version.
+
+``gather(communities)`` runs the coverage engine over the districts of the communities a user may
+read (residents near a district's edge walk across it, and ``coverage.load`` keeps every
+facility for that reason), then keeps only those communities' compounds. The resulting ``Area``
+is plain data (numpy columns, tuples of frozen dataclasses), cheap to pickle into the shared
+cache, and every report page, export and the benchmark read their tables from it:
+
+- ``figures(plan)``: residents and residents covered per community and category;
+- ``matrix_rows`` / ``gap_rows`` / ``compound_rows``: the tables of the matrix, the gap list and a
+  community's drill-down;
+- ``suggestions``: the greedy choice among the area's idle rooms (``coverage.best_sites``);
+- ``progress``: facilities planned, under construction and opened, by year.
+
+``plan`` everywhere means the what-if: planned and under-construction facilities counted as open.
+"""
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+from django.utils.translation import get_language
+
+from facilities import coverage
+from portal.lib import geo
+
+# How many sites the suggestions propose at most, and how many the form offers.
+MAX_PICKS = 10
+DEFAULT_PICKS = 5
+
+
+def _english() -> bool:
+    return (get_language() or "").startswith("en")
+
+
+@dataclass(frozen=True)
+class Service:
+    """A category as the reports name it, with its walking circle."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    distance_m: int
+    required: bool
+
+    @property
+    def name(self) -> str:
+        return self.name_en if _english() else self.name_zh
+
+    @property
+    def minutes(self) -> int:
+        return geo.walking_minutes(self.distance_m)
+
+
+@dataclass(frozen=True)
+class Place:
+    """A community of the area."""
+
+    id: int
+    name: str
+    slug: str
+    subdistrict: str
+    district: str  # with its city: 洛阳市洛龙区
+
+
+@dataclass(frozen=True)
+class Spot:
+    """A facility the reports mention: nearest to some compound, or in one of the area's
+    communities."""
+
+    id: int
+    name: str
+    slug: str
+    status: str
+    latitude: float
+    longitude: float
+    community_id: int
+    codes: tuple[str, ...]  # main category first
+    year: int | None  # opened, or planned to open
+
+    @property
+    def serving(self) -> bool:
+        return self.status in coverage.SERVING
+
+    @property
+    def planned(self) -> bool:
+        return self.status in coverage.WITH_PLANNED - coverage.SERVING
+
+
+@dataclass(frozen=True)
+class Room:
+    """An idle room (闲置用房), a candidate site."""
+
+    id: int
+    name: str
+    community_id: int
+    latitude: float
+    longitude: float
+    floor_area: int
+    owner: str
+    available_from: date | None
+    notes: str
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One community × service: residents, and those within the walk."""
+
+    population: int
+    covered: int
+
+    @property
+    def uncovered(self) -> int:
+        return self.population - self.covered
+
+    @property
+    def percent(self) -> int | None:
+        """Rounded down, so 100 means everyone (None: no residents to cover)."""
+        if not self.population:
+            return None
+        return 100 * self.covered // self.population
+
+    @property
+    def band(self) -> str:
+        """A word for the cell's colour; the page always writes the number too."""
+        p = self.percent
+        if p is None:
+            return "none"
+        if p == 100:
+            return "full"
+        if p >= 80:
+            return "most"
+        if p >= 50:
+            return "half"
+        return "few"
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    place: Place
+    population: int
+    cells: tuple[Cell, ...]  # in the order of Area.required
+    complete: bool
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Residents of one community beyond one service's walk."""
+
+    place: Place
+    service: Service
+    residents: int
+    compounds: int
+    population: int  # the community's residents
+    farthest_m: float | None  # the longest walk to the nearest one; None: none within reach
+
+
+@dataclass(frozen=True)
+class Walk:
+    """A compound's nearest facility of one service."""
+
+    service: Service
+    spot: Spot | None  # None: none within reach
+    distance_m: float | None
+    covered: bool
+
+    @property
+    def minutes(self) -> int | None:
+        return None if self.distance_m is None else geo.walking_minutes(self.distance_m)
+
+
+@dataclass(frozen=True)
+class CompoundRow:
+    id: int
+    name: str
+    population: int
+    latitude: float
+    longitude: float
+    walks: tuple[Walk, ...]  # in the order of the services asked for
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    rank: int
+    room: Room
+    place: Place
+    gained: int  # residents newly within the walk, after the earlier picks
+    covered_after: int  # residents of the area within the walk once this and earlier picks open
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    service: Service
+    picks: tuple[Suggestion, ...]
+    population: int
+    covered: int  # before any pick
+    rooms: int  # idle rooms in the area
+    too_small: int  # of them, smaller than the service needs
+    min_floor_area: int
+
+    @property
+    def covered_after(self) -> int:
+        return self.picks[-1].covered_after if self.picks else self.covered
+
+    @property
+    def gained(self) -> int:
+        return self.covered_after - self.covered
+
+
+@dataclass(frozen=True)
+class YearProgress:
+    year: int | None  # None: no date given
+    planned: int
+    building: int
+    opened: int
+
+
+@dataclass
+class Area:
+    """Coverage of the communities a user may read, today and with the plan."""
+
+    services: tuple[Service, ...]  # every category, in display order
+    places: tuple[Place, ...]  # ordered by district, subdistrict, name
+    homes: coverage.Homes  # the places' compounds only
+    home_names: tuple[str, ...]
+    now: coverage.Matrix
+    plan: coverage.Matrix
+    spots: dict[int, Spot]  # the places' own facilities, and every compound's nearest
+    rooms: tuple[Room, ...]
+    nearest_ids: frozenset[int]  # facilities nearest to some compound, today or with the plan
+
+    @property
+    def label(self) -> str:
+        """What the area is called: its community, subdistrict or district(s)."""
+        if len(self.places) == 1:
+            return f"{self.places[0].district}{self.places[0].subdistrict}{self.places[0].name}"
+        subdistricts = {(p.district, p.subdistrict) for p in self.places}
+        if len(subdistricts) == 1:
+            return "".join(next(iter(subdistricts)))
+        return "、".join(dict.fromkeys(p.district for p in self.places))
+
+    @property
+    def required(self) -> tuple[Service, ...]:
+        return tuple(s for s in self.services if s.required)
+
+    def service(self, code: str) -> Service | None:
+        return next((s for s in self.services if s.code == code), None)
+
+    def place(self, slug: str) -> Place | None:
+        return next((p for p in self.places if p.slug == slug), None)
+
+    def matrix(self, plan: bool) -> coverage.Matrix:
+        return self.plan if plan else self.now
+
+    @property
+    def population(self) -> int:
+        return int(self.homes.population.sum())
+
+    def compound_counts(self) -> dict[int, int]:
+        ids, counts = np.unique(self.homes.community, return_counts=True)
+        return dict(zip(ids.tolist(), counts.tolist(), strict=True))
+
+    def figures(self, plan: bool) -> dict[int, dict[str, Cell]]:
+        """Per community id and category code: residents, and residents within the walk.
+        Communities without compounds get cells of nobody."""
+        rolled = self.matrix(plan).rollup("community")
+        nobody = coverage.AreaFigures(0, {s.code: 0 for s in self.services})
+        return {
+            p.id: {
+                s.code: Cell(fig.population, fig.covered[s.code])
+                for s in self.services
+                for fig in (rolled.get(p.id, nobody),)
+            }
+            for p in self.places
+        }
+
+    def totals(self, plan: bool) -> dict[str, Cell]:
+        """Per category over the whole area."""
+        matrix = self.matrix(plan)
+        pop = self.homes.population
+        return {
+            s.code: Cell(int(pop.sum()), int((pop * matrix.covered(s.code)).sum()))
+            for s in self.services
+        }
+
+    def complete(self, plan: bool) -> dict[int, bool]:
+        """Communities meeting the standard. One without residents does not: there is nothing
+        to show it meets."""
+        done = self.matrix(plan).complete_communities()
+        return {p.id: done.get(p.id, False) for p in self.places}
+
+    def matrix_rows(self, plan: bool, sort: str = "", descending: bool = False) -> list[MatrixRow]:
+        """The coverage matrix's rows, in the area's order or sorted by ``sort``: "name",
+        "population" or a required category's code (by share covered, then by residents left
+        out, largest first for an ascending share)."""
+        figures, complete = self.figures(plan), self.complete(plan)
+        rows = [
+            MatrixRow(
+                place,
+                next(iter(figures[place.id].values())).population if self.services else 0,
+                tuple(figures[place.id][s.code] for s in self.required),
+                complete[place.id],
+            )
+            for place in self.places
+        ]
+        index = {s.code: i for i, s in enumerate(self.required)}
+        if sort == "name":
+            rows.sort(key=lambda r: r.place.name, reverse=descending)
+        elif sort == "population":
+            rows.sort(key=lambda r: r.population, reverse=descending)
+        elif sort in index:
+            i = index[sort]
+
+            def share(row: MatrixRow) -> tuple:
+                cell = row.cells[i]
+                p = cell.percent
+                # No residents sorts after every share either way.
+                return (p is None, (-1 if descending else 1) * (p or 0), -cell.uncovered)
+
+            rows.sort(key=share)
+        return rows
+
+    def gap_rows(self, plan: bool, code: str = "") -> list[Gap]:
+        """Every community × required category (or ``code`` alone) leaving residents beyond the
+        walk, most residents first."""
+        matrix = self.matrix(plan)
+        services = [self.service(code)] if code else list(self.required)
+        by_id = {p.id: p for p in self.places}
+        gaps = []
+        community = self.homes.community
+        pop = self.homes.population
+        for service in services:
+            if service is None:
+                continue
+            out = ~matrix.covered(service.code) & (pop > 0)
+            if not out.any():
+                continue
+            distance = matrix.distance[service.code]
+            for cid in np.unique(community[out]).tolist():
+                rows = out & (community == cid)
+                far = distance[rows]
+                gaps.append(
+                    Gap(
+                        by_id[cid],
+                        service,
+                        int(pop[rows].sum()),
+                        int(rows.sum()),
+                        int(pop[community == cid].sum()),
+                        None if np.isinf(far).any() else float(far.max()),
+                    )
+                )
+        gaps.sort(key=lambda g: (-g.residents, g.place.name, g.service.code))
+        return gaps
+
+    def compound_rows(
+        self, plan: bool, place: Place | None = None, services: Sequence[Service] = ()
+    ) -> list[CompoundRow]:
+        """Each compound (of ``place``, or all) with its nearest facility per service (the
+        required ones unless given), biggest first."""
+        matrix = self.matrix(plan)
+        services = tuple(services) or self.required
+        rows = np.arange(len(self.homes.ids))
+        if place is not None:
+            rows = rows[self.homes.community[rows] == place.id]
+        covered = {s.code: matrix.covered(s.code) for s in services}
+        result = []
+        for row in rows.tolist():
+            walks = []
+            for s in services:
+                fid = int(matrix.nearest[s.code][row])
+                walks.append(
+                    Walk(
+                        s,
+                        self.spots.get(fid) if fid >= 0 else None,
+                        float(matrix.distance[s.code][row]) if fid >= 0 else None,
+                        bool(covered[s.code][row]),
+                    )
+                )
+            result.append(
+                CompoundRow(
+                    int(self.homes.ids[row]),
+                    self.home_names[row],
+                    int(self.homes.population[row]),
+                    float(self.homes.lat[row]),
+                    float(self.homes.lng[row]),
+                    tuple(walks),
+                )
+            )
+        result.sort(key=lambda r: (-r.population, r.name))
+        return result
+
+    def suggestions(self, code: str, plan: bool, k: int = DEFAULT_PICKS) -> Suggestions:
+        """The best ``k`` idle rooms for category ``code``, chosen greedily."""
+        service = self.service(code)
+        matrix = self.matrix(plan)
+        floor = coverage.MIN_FLOOR_AREA_M2.get(code, 0)
+        picks = coverage.best_sites(
+            matrix, code, [(r.latitude, r.longitude, r.floor_area) for r in self.rooms], k
+        )
+        pop = self.homes.population
+        covered = int((pop * matrix.covered(code)).sum())
+        by_id = {p.id: p for p in self.places}
+        running, result = covered, []
+        for rank, pick in enumerate(picks, start=1):
+            running += pick.gained
+            room = self.rooms[pick.candidate]
+            result.append(Suggestion(rank, room, by_id[room.community_id], pick.gained, running))
+        return Suggestions(
+            service=service,
+            picks=tuple(result),
+            population=int(pop.sum()),
+            covered=covered,
+            rooms=len(self.rooms),
+            too_small=sum(r.floor_area < floor for r in self.rooms),
+            min_floor_area=floor,
+        )
+
+    def progress(self) -> list[YearProgress]:
+        """The area's own facilities (not across its border) planned, under construction and
+        opened, per year (opened: the year it opened; planned and building: the year it is due)."""
+        ours = {p.id for p in self.places}
+        counts: Counter[tuple[int | None, str]] = Counter()
+        for spot in self.spots.values():
+            if spot.community_id not in ours or spot.status == "closed":
+                continue
+            kind = spot.status if spot.status in ("planned", "building") else "opened"
+            if kind == "opened" and spot.year is None:
+                continue  # open since before records began
+            counts[(spot.year, kind)] += 1
+        years = sorted({y for y, _ in counts}, key=lambda y: (y is None, y or 0))
+        return [
+            YearProgress(y, counts[(y, "planned")], counts[(y, "building")], counts[(y, "opened")])
+            for y in years
+        ]
+
+
+def gather(communities) -> Area:
+    """The ``Area`` of ``communities`` (a queryset, already scoped), in nine queries."""
+    from communities.models import ResidentialCompound
+    from facilities.models import Category, Facility, IdleRoom
+
+    rows = list(
+        communities.order_by(
+            "subdistrict__district__code", "subdistrict__code", "name"
+        ).values_list(
+            "id",
+            "name",
+            "slug",
+            "subdistrict__name",
+            "subdistrict__district__city",
+            "subdistrict__district__name",
+            "subdistrict__district_id",
+        )
+    )
+    places = [
+        Place(i, name, slug, sub, city + district) for i, name, slug, sub, city, district, _ in rows
+    ]
+    districts = sorted({row[-1] for row in rows})
+    homes, sites, circles = coverage.load(districts)
+    ours = np.isin(homes.community, [p.id for p in places])
+    homes = homes.subset(np.flatnonzero(ours))
+    services = tuple(
+        Service(*row)
+        for row in Category.objects.order_by("sort_order", "code").values_list(
+            "code", "name_zh", "name_en", "distance_m", "required"
+        )
+    )
+    now = coverage.compute(homes, sites, circles)
+    plan = coverage.compute(homes, sites, circles, coverage.WITH_PLANNED)
+    names = dict(
+        ResidentialCompound.objects.filter(pk__in=homes.ids.tolist()).values_list("id", "name")
+    )
+    nearest = set()
+    for matrix in (now, plan):
+        for ids in matrix.nearest.values():
+            nearest.update(ids[ids >= 0].tolist())
+    place_ids = [p.id for p in places]
+    facilities = Facility.objects.filter(pk__in=nearest) | Facility.objects.filter(
+        community_id__in=place_ids
+    )
+    spots = {}
+    extra = _further_codes(sites)
+    for row in facilities.order_by().values_list(
+        "id",
+        "name",
+        "slug",
+        "status",
+        "latitude",
+        "longitude",
+        "community_id",
+        "category__code",
+        "opened_on",
+        "planned_opening",
+    ):
+        fid, name, slug, status, lat, lng, cid, code, opened, due = row
+        when = opened or due
+        spots[fid] = Spot(
+            fid,
+            name,
+            slug,
+            status,
+            lat,
+            lng,
+            cid,
+            (code, *extra.get(fid, ())),
+            when.year if when else None,
+        )
+    rooms = tuple(
+        Room(*row)
+        for row in IdleRoom.objects.filter(community_id__in=place_ids)
+        .order_by("community_id", "name")
+        .values_list(
+            "id",
+            "name",
+            "community_id",
+            "latitude",
+            "longitude",
+            "floor_area",
+            "owner",
+            "available_from",
+            "notes",
+        )
+    )
+    return Area(
+        services=services,
+        places=tuple(places),
+        homes=homes,
+        home_names=tuple(names.get(i, "") for i in homes.ids.tolist()),
+        now=now,
+        plan=plan,
+        spots=spots,
+        rooms=rooms,
+        nearest_ids=frozenset(nearest),
+    )
+
+
+def _further_codes(sites: coverage.Sites) -> dict[int, tuple[str, ...]]:
+    """Each facility's categories beyond its main one, from the engine's membership columns
+    (the first membership row of each facility is its main category)."""
+    further: dict[int, list[str]] = {}
+    seen: set[int] = set()
+    for row, code in zip(sites.member_row.tolist(), sites.member_code.tolist(), strict=True):
+        fid = int(sites.ids[row])
+        if fid in seen:
+            further.setdefault(fid, []).append(code)
+        else:
+            seen.add(fid)
+    return {fid: tuple(codes) for fid, codes in further.items()}

@@ -1,0 +1,427 @@
+"""The coverage report to take away: the whole report as an Excel workbook, or one table as CSV.
+
+Pure functions of an ``report_data.Area``; the view decides who may download what. Every table is
+built once as columns and rows (``_tables``) and then written either way, so the CSV of a table
+has the sheet's columns. In the workbook, numbers are numbers (integers as ``#,##0``, shares as
+0–1 with a ``0%`` format, dates as dates), each sheet's header row is bold and frozen with an
+autofilter over its table, and columns are as wide as their text, a Chinese character counting
+two. Headers and sheet names follow the active language (zh-hans unless told otherwise).
+
+A share is written exactly (residents covered ÷ residents): Excel's ``0%`` rounds it for display,
+so 99.6 % shows as 100 % where the web page, rounding down, shows 99; the "complete community"
+column says which communities really are.
+
+Text that would be a formula (a name starting with "=") stays text in the workbook; in the CSV it
+gets an apostrophe in front, as facilities/sheets.py does, so Excel does not run it.
+"""
+
+import csv
+import io
+import math
+import unicodedata
+from collections.abc import Callable
+from copy import copy
+from dataclasses import dataclass, field
+from datetime import date
+
+import openpyxl
+from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+from openpyxl.cell import Cell
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+
+from facilities import coverage
+from facilities.models import Facility
+from facilities.report_data import Area
+
+TABLES = ("summary", "matrix", "gaps", "compounds", "suggestions")
+
+# Column kinds: how a value is written and formatted.
+TEXT, INT, SHARE, DATE = "text", "int", "share", "date"
+FORMATS = {INT: "#,##0", SHARE: "0%", DATE: "yyyy-mm-dd"}
+SHARE_DIGITS = 4  # a share in the CSV: 0.6316
+
+MAX_WIDTH = 50  # characters; longer text wraps when the cell is widened by hand
+MAX_HEADER_WIDTH = 16  # a longer header wraps onto more lines rather than widening its column
+LINE_HEIGHT = 15  # points, one line of the default 11-point font
+_BAD_TITLE = str.maketrans("", "", "[]:*?/\\")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    kind: str = TEXT
+
+
+@dataclass
+class Table:
+    """One sheet: lines above the table (the title and facts, a note), then the table."""
+
+    name: str
+    columns: list[Column]
+    rows: list[list]
+    above: list[list] = field(default_factory=list)
+    titled: bool = False  # the first line above is the report's title
+    freeze_first_column: bool = False
+
+
+def workbook(area: Area, *, plan: bool, code: str, k: int, title: str) -> bytes:
+    """XLSX of the report: sheets Summary, Matrix, Gaps, Compounds, Suggestions."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name in TABLES:
+        _write(book, _build(name, area, plan=plan, code=code, k=k, title=title))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def csv_text(area: Area, table: str, *, plan: bool, code: str, k: int) -> str:
+    """One table ("summary"|"matrix"|"gaps"|"compounds"|"suggestions") as CSV text, with a UTF-8 BOM
+    prefix ('\ufeff') so Excel in China opens it correctly; raise ValueError for an unknown table.
+    The summary is its per-service table."""
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}: one of {', '.join(TABLES)}")
+    built = _build(table, area, plan=plan, code=code, k=k, title="")
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow([c.header for c in built.columns])
+    kinds = [c.kind for c in built.columns]
+    writer.writerows(
+        [_csv_value(v, kind) for v, kind in zip(row, kinds, strict=True)] for row in built.rows
+    )
+    return out.getvalue()
+
+
+# --- The tables ------------------------------------------------------------------------------
+
+
+def _build(name: str, area: Area, *, plan: bool, code: str, k: int, title: str) -> Table:
+    builders: dict[str, Callable[[], Table]] = {
+        "summary": lambda: _summary(area, plan, title),
+        "matrix": lambda: _matrix(area, plan),
+        "gaps": lambda: _gaps(area, plan),
+        "compounds": lambda: _compounds(area, plan),
+        "suggestions": lambda: _suggestions(area, plan, code, k),
+    }
+    return builders[name]()
+
+
+def _yes_no(value: bool) -> str:
+    return _("yes") if value else _("no")
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _basis(plan: bool) -> str:
+    if plan:
+        return _("With the plan: planned and under-construction facilities counted as open")
+    return _("Today: facilities open now (or closed for a while) only")
+
+
+def _summary(area: Area, plan: bool, title: str) -> Table:
+    totals, now, planned = area.totals(plan), area.totals(False), area.totals(True)
+    above = [
+        [title],
+        [_("Generated on"), timezone.localdate()],
+        [_("Figures"), _basis(plan)],
+        [_("Residents"), area.population],
+        [capfirst(_("Compounds")), len(area.homes.ids)],
+        [_("Communities"), len(area.places)],
+        [_("Complete communities"), sum(area.complete(plan).values())],
+        [],
+    ]
+    columns = [
+        Column(_("Service")),
+        Column(_("Walking distance (m)"), INT),
+        Column(_("Residents covered"), INT),
+        Column(_("Share"), SHARE),
+        Column(_("Residents not covered"), INT),
+        Column(_("Gained with the plan"), INT),
+    ]
+    rows = []
+    for s in area.required:
+        cell = totals[s.code]
+        rows.append(
+            [
+                s.name,
+                s.distance_m,
+                cell.covered,
+                _share(cell.covered, cell.population),
+                cell.uncovered,
+                planned[s.code].covered - now[s.code].covered,
+            ]
+        )
+    return Table(pgettext("report sheet", "Summary"), columns, rows, above, titled=True)
+
+
+def _matrix(area: Area, plan: bool) -> Table:
+    columns = [
+        Column(_("Community")),
+        Column(_("Subdistrict")),
+        Column(_("Residents"), INT),
+        *(Column(s.name, SHARE) for s in area.required),
+        Column(_("Complete community")),
+    ]
+    rows = [
+        [
+            row.place.name,
+            row.place.subdistrict,
+            row.population,
+            *(_share(c.covered, c.population) for c in row.cells),
+            _yes_no(row.complete),
+        ]
+        for row in area.matrix_rows(plan)
+    ]
+    return Table(pgettext("report sheet", "Matrix"), columns, rows, freeze_first_column=True)
+
+
+def _gaps(area: Area, plan: bool) -> Table:
+    columns = [
+        Column(_("Community")),
+        Column(_("Subdistrict")),
+        Column(_("Service")),
+        Column(_("Walking distance (m)"), INT),
+        Column(_("Residents beyond the walk"), INT),
+        Column(_("Compounds"), INT),
+        Column(_("Share of the community's residents"), SHARE),
+        Column(_("Farthest walk (m)"), INT),
+    ]
+    rows = [
+        [
+            g.place.name,
+            g.place.subdistrict,
+            g.service.name,
+            g.service.distance_m,
+            g.residents,
+            g.compounds,
+            _share(g.residents, g.population),
+            None if g.farthest_m is None else round(g.farthest_m),
+        ]
+        for g in area.gap_rows(plan)
+    ]
+    return Table(pgettext("report sheet", "Gaps"), columns, rows, freeze_first_column=True)
+
+
+def _compounds(area: Area, plan: bool) -> Table:
+    names = {p.id: p.name for p in area.places}
+    community = dict(
+        zip(area.homes.ids.tolist(), [names[c] for c in area.homes.community.tolist()], strict=True)
+    )
+    statuses = {value: str(label) for value, label in Facility.Status.choices}
+    yes, no = _("yes"), _("no")
+    columns = [
+        Column(_("Compound")),
+        Column(_("Community")),
+        Column(_("Residents"), INT),
+        Column(_("Service")),
+        Column(_("Nearest facility")),
+        Column(capfirst(_("status"))),
+        Column(_("Distance (m)"), INT),
+        Column(_("Within the walk")),
+    ]
+    service_names = {s.code: s.name for s in area.required}
+    # Beyond the engine's reach there is no nearest facility to name: the cell says so.
+    none_within = {
+        s.code: _("none within %(m)s m") % {"m": f"{round(coverage.REACH * s.distance_m):,}"}
+        for s in area.required
+    }
+    rows = [
+        [
+            row.name,
+            community[row.id],
+            row.population,
+            service_names[walk.service.code],
+            walk.spot.name if walk.spot else none_within[walk.service.code],
+            statuses.get(walk.spot.status, walk.spot.status) if walk.spot else None,
+            None if walk.distance_m is None else round(walk.distance_m),
+            yes if walk.covered else no,
+        ]
+        for row in area.compound_rows(plan)
+        for walk in row.walks
+    ]
+    return Table(pgettext("report sheet", "Compounds"), columns, rows, freeze_first_column=True)
+
+
+def _suggestions(area: Area, plan: bool, code: str, k: int) -> Table:
+    service = area.service(code)
+    if service is None:
+        raise ValueError(f"unknown service {code!r}")
+    found = area.suggestions(code, plan, k)
+    above = [
+        [
+            _(
+                "%(service)s: within %(distance)s m of home; a room needs at least %(floor)s m² "
+                "of floor area."
+            )
+            % {
+                "service": service.name,
+                "distance": f"{service.distance_m:,}",
+                "floor": f"{found.min_floor_area:,}",
+            }
+        ],
+        [
+            _("%(small)s of the area's %(rooms)s idle rooms are too small for it.")
+            % {"small": f"{found.too_small:,}", "rooms": f"{found.rooms:,}"}
+        ],
+        [
+            _("%(basis)s. Residents within the walk before these picks: %(covered)s of %(total)s.")
+            % {
+                "basis": _basis(plan),
+                "covered": f"{found.covered:,}",
+                "total": f"{found.population:,}",
+            }
+        ],
+    ]
+    if not found.picks:
+        above.append([_("No idle room would bring more residents within the walk.")])
+    above.append([])
+    columns = [
+        Column(_("Rank"), INT),
+        Column(_("Idle room")),
+        Column(_("Community")),
+        Column(capfirst(_("floor area (m²)")), INT),
+        Column(capfirst(_("owner"))),
+        Column(capfirst(_("available from")), DATE),
+        Column(_("Residents newly covered"), INT),
+        Column(_("Residents covered after this pick"), INT),
+        Column(_("Share after this pick"), SHARE),
+    ]
+    rows = [
+        [
+            pick.rank,
+            pick.room.name,
+            pick.place.name,
+            pick.room.floor_area,
+            pick.room.owner or None,
+            pick.room.available_from,
+            pick.gained,
+            pick.covered_after,
+            _share(pick.covered_after, found.population),
+        ]
+        for pick in found.picks
+    ]
+    return Table(pgettext("report sheet", "Suggestions"), columns, rows, above)
+
+
+# --- Writing them ----------------------------------------------------------------------------
+
+
+def _sheet_title(name: str) -> str:
+    """Excel's rules for a sheet name, whatever a translation says."""
+    return name.translate(_BAD_TITLE).strip("'")[:31] or "Sheet"
+
+
+def _text_width(text: str) -> int:
+    """Columns a text takes: a Chinese (wide) character two, others one."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _width(value) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        return max(_text_width(line) for line in value.splitlines() or [""])
+    if isinstance(value, float):
+        return 5  # 100%
+    if isinstance(value, int):
+        return len(f"{value:,}")
+    if isinstance(value, date):
+        return 10
+    return len(str(value))
+
+
+def _fill_line(sheet, row: int, values: list) -> None:
+    """A line above a table, formatted by type (its columns hold other things below)."""
+    for col, value in enumerate(values, start=1):
+        if value is None or value == "":
+            continue
+        cell = sheet.cell(row=row, column=col, value=value)
+        if isinstance(value, str) and value.startswith("="):
+            cell.data_type = "s"
+        elif isinstance(value, date):
+            cell.number_format = FORMATS[DATE]
+        elif isinstance(value, int):
+            cell.number_format = FORMATS[INT]
+
+
+def _write(book, table: Table) -> None:
+    sheet = book.create_sheet(_sheet_title(table.name))
+    for row, values in enumerate(table.above, start=1):
+        _fill_line(sheet, row, values)
+    if table.titled:
+        sheet.cell(row=1, column=1).font = Font(bold=True, size=14)
+    top = len(table.above) + 1
+    ncols = len(table.columns)
+
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="center")
+    for col, column in enumerate(table.columns, start=1):
+        cell = sheet.cell(row=top, column=col, value=column.header)
+        if column.header.startswith("="):
+            cell.data_type = "s"
+        cell.font, cell.alignment = bold, wrap
+
+    # Cells are made with a copy of their column's style (its number format) ready: setting
+    # number_format on each cell afterwards took a third longer for 15,000 compound rows.
+    # openpyxl takes any text starting with "=" for a formula; such text is kept as text.
+    styles = []
+    for column in table.columns:
+        fmt = FORMATS.get(column.kind)
+        if fmt:
+            proto = Cell(sheet)
+            proto.number_format = fmt
+            styles.append(proto._style)
+        else:
+            styles.append(None)
+    for values in table.rows:
+        line = []
+        for value, style in zip(values, styles, strict=True):
+            if value is not None and style is not None:
+                value = Cell(sheet, value=value, style_array=copy(style))
+            elif isinstance(value, str) and value.startswith("="):
+                value = Cell(sheet, value=value)
+                value.data_type = "s"
+            line.append(value)
+        sheet.append(line)
+    last = top + len(table.rows)
+
+    # Widths: the widest value of each column (text that ends a line above the table spills into
+    # the empty cells to its right and is not counted), the header up to MAX_HEADER_WIDTH.
+    lines = 1
+    for col, column in enumerate(table.columns, start=1):
+        seen = {r[col - 1] for r in table.rows}
+        widest = max((_width(v) for v in seen), default=0)
+        for values in table.above:
+            if col < len(values):
+                widest = max(widest, _width(values[col - 1]))
+        header = _width(column.header)
+        width = min(max(widest, min(header, MAX_HEADER_WIDTH), 4) + 2, MAX_WIDTH)
+        sheet.column_dimensions[get_column_letter(col)].width = width
+        lines = max(lines, math.ceil(header / (width - 2)))
+    if lines > 1:
+        sheet.row_dimensions[top].height = LINE_HEIGHT * lines
+
+    end = get_column_letter(ncols)
+    sheet.auto_filter.ref = f"A{top}:{end}{last}"
+    sheet.freeze_panes = f"{'B' if table.freeze_first_column else 'A'}{top + 1}"
+
+
+def _csv_value(value, kind: str) -> str:
+    if value is None:
+        return ""
+    if kind == SHARE:
+        return str(round(value, SHARE_DIGITS))
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return str(value)
