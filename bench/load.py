@@ -4,10 +4,14 @@ against Django's own floor.
     make bench                       # or: python bench/load.py [--seconds 10] [--server NAME]
 
 Starts the server on 127.0.0.1:8100 with DEBUG off and the floor page routed (BENCH_FLOOR), then
-for the floor and every public page kind runs wrk (16 connections on loopback, a separate
-process) and prints requests per second, the ratio to the floor, p50 / p95 / p99 latency, errors
-(socket errors and 4xx/5xx answers) and the page weight (HTML gzip-compressed plus the CSS and JS
-it loads, compressed as the server sends them). Not a test: it reports.
+for the floor and every page kind runs wrk (16 connections on loopback, a separate process) and
+prints requests per second, the ratio to the floor, p50 / p95 / p99 latency, errors (socket
+errors and 4xx/5xx answers) and the page weight (HTML gzip-compressed plus the CSS and JS it
+loads, compressed as the server sends them). Not a test: it reports.
+
+Public pages load anonymously; officials' pages (the coverage reports) load as the bench's own
+official of 洛龙区, through a session made for it in the store the server reads, and each must
+answer 200 (not a redirect to the sign-in page) before it is loaded, and no 4xx/5xx under load.
 
 Adding a page is one line in PAGES. ``--server`` picks one of SERVERS, to compare app servers on
 the same data.
@@ -23,8 +27,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
+from importlib import import_module
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,9 +41,16 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import (  # noqa: E402
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user_model,
+)
 from django.core.management import call_command  # noqa: E402
 
-from communities.models import ResidentialCompound  # noqa: E402
+from communities.models import District, Membership, ResidentialCompound  # noqa: E402
 
 HOST, PORT = "127.0.0.1", 8100
 BASE = f"http://{HOST}:{PORT}"
@@ -61,7 +74,8 @@ def _dikan() -> int:
     return ResidentialCompound.objects.get(name="地勘三院小区").pk
 
 
-# (name, path or a function that makes one). Adding a page to the benchmark is one line here.
+# (name, path or a function that makes one[, who loads it: "official"; else anonymous]). Adding
+# a page to the benchmark is one line here.
 PAGES = [
     ("floor", "/bench/floor/"),
     ("home", "/"),
@@ -72,15 +86,24 @@ PAGES = [
     ("facilities near", lambda: f"/facilities/?near={_dikan()}&category=canteen&open_now=on"),
     ("facility page", "/facilities/xiaonuanchaoshi/"),
     ("poster", "/facilities/xiaonuanchaoshi/poster/"),
+    # The officials' coverage reports, as the bench's own official of 洛龙区 sees them.
+    ("coverage report", "/reports/", "official"),
+    ("report matrix", "/reports/matrix/", "official"),
+    ("report gaps", "/reports/gaps/", "official"),
+    ("report sites", "/reports/sites/?service=canteen", "official"),
+    ("report community", "/reports/communities/shiyou/", "official"),
+    ("report xlsx", "/reports/export.xlsx", "official"),
 ]
 
 WRK_SCRIPT = """
 done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    'RESULT {"requests": %d, "seconds": %f, "p50": %d, "p95": %d, "p99": %d, "errors": %d}\\n',
+    'RESULT {"requests": %d, "seconds": %f, "p50": %d, "p95": %d, "p99": %d, "errors": %d, '
+      .. '"status_errors": %d, "timeouts": %d}\\n',
     summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(95),
-    latency:percentile(99), e.connect + e.read + e.write + e.timeout + e.status))
+    latency:percentile(99), e.connect + e.read + e.write + e.timeout + e.status, e.status,
+    e.timeout))
 end
 """
 
@@ -92,6 +115,25 @@ def prepare(city: bool) -> None:
     if city and not ResidentialCompound.objects.filter(community__slug__startswith="gen-").exists():
         call_command("generate_city", compounds=20000, facilities=50000, seed=1, verbosity=0)
     call_command("collectstatic", "--noinput", verbosity=0)
+
+
+def official_session() -> str:
+    """The key of a fresh session, in the store the server reads, signed in as the bench's own
+    official of 洛龙区 (the user and membership made once)."""
+    user, _ = get_user_model().objects.get_or_create(username="bench-official")
+    Membership.objects.get_or_create(
+        user=user, role=Membership.Role.OFFICIAL, district=District.objects.get(name="洛龙区")
+    )
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_KEY] = user._meta.pk.value_to_string(user)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return session.session_key
+
+
+def end_session(key: str) -> None:
+    import_module(settings.SESSION_ENGINE).SessionStore(key).delete()
 
 
 def start(server: str) -> subprocess.Popen:
@@ -110,10 +152,36 @@ def start(server: str) -> subprocess.Popen:
     raise SystemExit(f"{server} did not come up: {process.stderr.read().decode()[-2000:]}")
 
 
-def weight(path: str) -> int:
+def url(path: str) -> str:
+    """The page's address, its non-ASCII characters quoted; the query's separators (and anything
+    quoted already) kept as they are, so ``?service=canteen&plan=on`` reaches the server whole."""
+    return BASE + urllib.parse.quote(path, safe="/?=&%+")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect comes back as an HTTPError, not as the page it points to
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def check(path: str, headers: dict[str, str]) -> None:
+    """Stop unless the page answers 200 itself, to the headers wrk will send: a signed-in page
+    that redirects to the sign-in page would otherwise load that redirect (not an error to wrk)."""
+    try:
+        with _opener.open(urllib.request.Request(url(path), headers=headers)) as response:
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = f"{error.code} {error.headers.get('Location', '')}".strip()
+    if status != 200:
+        raise SystemExit(f"{path} answered {status}, not 200: is the session signed in?")
+
+
+def weight(path: str, headers: dict[str, str]) -> int:
     """Bytes a first visit downloads: the HTML gzip-compressed, plus the stylesheets and scripts
     it names, as the server sends them to a browser that accepts brotli."""
-    with urllib.request.urlopen(BASE + urllib.parse.quote(path, safe="/?=&")) as response:
+    with _opener.open(urllib.request.Request(url(path), headers=headers)) as response:
         html = response.read()
     total = len(gzip.compress(html, 6))
     for asset in set(re.findall(rb'(?:href|src)="(/static/[^"]+\.(?:css|js))"', html)):
@@ -125,10 +193,10 @@ def weight(path: str) -> int:
     return total
 
 
-def load(path: str, seconds: int, script: str) -> dict:
-    url = BASE + urllib.parse.quote(path, safe="/?=&")
+def load(path: str, seconds: int, script: str, headers: dict[str, str]) -> dict:
+    header_args = [arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")]
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", script, url],
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", script, *header_args, url(path)],
         capture_output=True,
         text=True,
         check=True,
@@ -148,39 +216,57 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install -y wrk (make bench installs it)")
     prepare(city=not args.no_city)
+    if args.only and (unknown := set(args.only) - {page[0] for page in PAGES}):
+        raise SystemExit(f"no such page: {', '.join(sorted(unknown))}")
     pages = [
-        (name, p() if callable(p) else p)
-        for name, p in PAGES
+        (name, p() if callable(p) else p, who[0] if who else "anonymous")
+        for name, p, *who in PAGES
         if not args.only or name == "floor" or name in args.only
     ]
+    session = official_session() if any(who == "official" for *_, who in pages) else None
+    as_who = {
+        "anonymous": {},
+        "official": {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}"},
+    }
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT)
     process = start(args.server)
+    failed = []
     try:
         print(
             f"{args.server}, {CONNECTIONS} connections, {args.seconds} s a page, "
             f"{'demo data + generated city' if not args.no_city else 'demo data'}"
         )
         print(
-            f"{'page':<16} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
-            f"{'errors':>6} {'weight KB':>9}"
+            f"{'page':<18} {'as':<9} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p95 ms':>7} "
+            f"{'p99 ms':>7} {'errors':>6} {'weight KB':>9}"
         )
         floor = None
-        for name, path in pages:
-            load(path, 2, script.name)  # warm up: templates, connections, caches
-            result = load(path, args.seconds, script.name)
+        for name, path, who in pages:
+            headers = as_who[who]
+            check(path, headers)
+            load(path, 2, script.name, headers)  # warm up: templates, connections, caches
+            result = load(path, args.seconds, script.name, headers)
             floor = floor or result["rps"]
             print(
-                f"{name:<16} {result['rps']:>8.0f} {result['rps'] / floor:>6.2f} "
+                f"{name:<18} {who:<9} {result['rps']:>8.0f} {result['rps'] / floor:>6.2f} "
                 f"{result['p50'] / 1000:>7.1f} {result['p95'] / 1000:>7.1f} "
                 f"{result['p99'] / 1000:>7.1f} {result['errors']:>6} "
-                f"{weight(path) / 1024:>9.1f}",
+                f"{weight(path, headers) / 1024:>9.1f}",
                 flush=True,
             )
+            if who != "anonymous" and result["status_errors"]:
+                failed.append(name)  # 4xx/5xx: the session, or the page, is broken
+            elif result["timeouts"]:
+                print(f"  ({result['timeouts']} of the errors: answers slower than wrk's 2 s)")
     finally:
         process.terminate()
         process.wait(timeout=10)
         os.unlink(script.name)
+        if session:
+            end_session(session)
+    if failed:
+        raise SystemExit(f"signed-in pages answered 4xx/5xx under load: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

@@ -62,6 +62,11 @@ STAFF_PAGES = [
 # Pages of officials, as the bench's own official of 洛龙区 sees them.
 OFFICIAL_PAGES = [
     ("coverage report", "/reports/"),
+    ("report matrix", "/reports/matrix/"),
+    ("report gaps", "/reports/gaps/"),
+    ("report sites", "/reports/sites/?service=canteen"),
+    ("report community", "/reports/communities/shiyou/"),
+    ("report xlsx", "/reports/export.xlsx"),
 ]
 
 

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
 
 TITLE = "长春市绿园区 coverage report"
 SHEETS_EN = ["Summary", "Matrix", "Gaps", "Compounds", "Suggestions"]
+SHEETS_ZH = ["概要", "覆盖矩阵", "短板清单", "小区明细", "选址建议"]
 
 
 # --- An area: 新竹社区 with a canteen near one compound and a planned one near the other, an empty
@@ -82,6 +83,11 @@ def book(area, *, plan=False, code="canteen", k=5) -> openpyxl.Workbook:
     return openpyxl.load_workbook(io.BytesIO(content))
 
 
+def sheet_of(workbook, table: str):
+    """A sheet by its table name, whatever the language named it."""
+    return workbook.worksheets[report_export.TABLES.index(table)]
+
+
 def header_row(sheet) -> int:
     """The row the frozen pane starts below."""
     return int("".join(ch for ch in sheet.freeze_panes if ch.isdigit())) - 1
@@ -132,6 +138,7 @@ def test_five_sheets_each_with_a_bold_frozen_header_and_a_filter_over_the_table(
 
 def test_sheet_names_and_headers_follow_the_language_chinese_by_default(area):
     workbook = book(area)
+    assert workbook.sheetnames == SHEETS_ZH
     headers, _rows = table(workbook.worksheets[1])
     required = area.required
     assert headers == ["社区", "所属街道", "居民", *(s.name_zh for s in required), "完整社区"]
@@ -143,7 +150,7 @@ def test_sheet_names_and_headers_follow_the_language_chinese_by_default(area):
 
     with translation.override("en"):
         workbook = book(area)
-        headers, rows = table(workbook["Matrix"])
+        headers, rows = table(sheet_of(workbook, "matrix"))
         assert headers == [
             "Community",
             "Subdistrict",
@@ -152,12 +159,12 @@ def test_sheet_names_and_headers_follow_the_language_chinese_by_default(area):
             "Complete community",
         ]
         assert rows[0][-1].value == "no"
-        assert table(workbook["Suggestions"])[0][3:6] == [
+        assert table(sheet_of(workbook, "suggestions"))[0][3:6] == [
             "Floor area (m²)",
             "Owner",
             "Available from",
         ]
-        summary = [values(r) for r in workbook["Summary"].iter_rows(max_col=2)]
+        summary = [values(r) for r in sheet_of(workbook, "summary").iter_rows(max_col=2)]
         assert summary[0][0] == TITLE
         assert summary[1][0] == "Generated on"
 
@@ -175,7 +182,7 @@ def test_the_summary_gives_the_facts_and_each_required_services_figures(area, pl
     assert generated.is_date and generated.value.date() == timezone.localdate()
     assert isinstance(generated.value, datetime)
     with translation.override("en"):
-        basis = book(area, plan=plan)["Summary"]["B3"].value
+        basis = sheet_of(book(area, plan=plan), "summary")["B3"].value
     assert ("planned and under-construction" in basis) == plan
     assert facts["居民"].value == 1900 and facts["居民"].number_format == "#,##0"
     assert facts["小区数"].value == 2
@@ -206,7 +213,7 @@ def test_the_summary_gives_the_facts_and_each_required_services_figures(area, pl
 
 @pytest.mark.parametrize("plan", [False, True])
 def test_the_matrix_holds_each_communitys_shares_as_numbers(area, plan):
-    _headers, rows = table(book(area, plan=plan)["Matrix"])
+    _headers, rows = table(sheet_of(book(area, plan=plan), "matrix"))
     expected = area.matrix_rows(plan)
     assert [r[0].value for r in rows] == [m.place.name for m in expected]
     for row, want in zip(rows, expected, strict=True):
@@ -226,7 +233,7 @@ def test_the_matrix_holds_each_communitys_shares_as_numbers(area, plan):
 
 
 def test_the_gaps_sheet_lists_gap_rows(area):
-    _headers, rows = table(book(area)["Gaps"])
+    _headers, rows = table(sheet_of(book(area), "gaps"))
     gaps = area.gap_rows(False)
     assert len(rows) == len(gaps) > 0
     for row, gap in zip(rows, gaps, strict=True):
@@ -248,7 +255,7 @@ def test_the_gaps_sheet_lists_gap_rows(area):
 
 @pytest.mark.parametrize("plan", [False, True])
 def test_the_compounds_sheet_has_a_row_per_compound_and_required_service(area, plan):
-    _headers, rows = table(book(area, plan=plan)["Compounds"])
+    _headers, rows = table(sheet_of(book(area, plan=plan), "compounds"))
     assert len(rows) == 2 * len(area.required)
     walks = [(r, w) for r in area.compound_rows(plan) for w in r.walks]
     for row, (compound, walk) in zip(rows, walks, strict=True):
@@ -271,7 +278,7 @@ def test_the_compounds_sheet_has_a_row_per_compound_and_required_service(area, p
 
 def test_the_suggestions_sheet_ranks_the_rooms_and_says_why_others_are_left_out(area):
     with translation.override("en"):
-        sheet = book(area, plan=False)["Suggestions"]
+        sheet = sheet_of(book(area, plan=False), "suggestions")
     note = " ".join(str(c.value) for row in sheet.iter_rows(max_row=4) for c in row if c.value)
     assert "Community canteen" in note and "500 m" in note and "150 m²" in note
     assert "1 of the area's 2 idle rooms are too small" in note
@@ -289,7 +296,7 @@ def test_the_suggestions_sheet_ranks_the_rooms_and_says_why_others_are_left_out(
 
 def test_with_the_plan_no_room_brings_anyone_and_the_sheet_says_so(area):
     with translation.override("en"):
-        sheet = book(area, plan=True)["Suggestions"]
+        sheet = sheet_of(book(area, plan=True), "suggestions")
     note = " ".join(str(c.value) for row in sheet.iter_rows(max_row=5) for c in row if c.value)
     assert "No idle room would bring more residents within the walk." in note
     assert table(sheet)[1] == []
@@ -301,7 +308,7 @@ def test_an_unknown_service_for_the_suggestions_is_refused(area):
 
 
 def test_chinese_text_counts_twice_in_column_widths(area):
-    sheet = book(area)["Compounds"]
+    sheet = sheet_of(book(area), "compounds")
     assert sheet.column_dimensions["A"].width >= 2 * len("新竹远郊小区")
     assert report_export._text_width("新竹一区 A") == 10
 
@@ -310,7 +317,7 @@ def test_a_name_that_looks_like_a_formula_stays_text(area, far_compound, compoun
     far_compound.name = "=HYPERLINK(1)"
     far_compound.save()
     area = report_data.gather(Community.objects.filter(pk=compound_a.community_id))
-    sheet = book(area)["Compounds"]
+    sheet = sheet_of(book(area), "compounds")
     cells = [r[0] for r in table(sheet)[1] if r[0].value == "=HYPERLINK(1)"]
     assert cells and all(c.data_type == "s" for c in cells)
     assert "'=HYPERLINK(1)" in [r[0] for r in csv_rows(area, "compounds")]
