@@ -25,8 +25,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -205,7 +206,7 @@ def overview(area: Area) -> Overview:
 
 class ReportForm(forms.Form):
     """The report pages' controls; each page shows the ones it uses. Bad values fall back to
-    the defaults, with the field's error shown beside it."""
+    the defaults, with a note above the controls."""
 
     plan = forms.BooleanField(
         label=_("Count planned and under-construction facilities as open"), required=False
@@ -227,18 +228,43 @@ class ReportForm(forms.Form):
         self.fields["service"].choices = ([("", blank)] if blank else []) + choices
         self.default_service = "" if blank else (services[0].code if services else "")
 
-    def choice(self, name: str):
-        """The cleaned value of ``name``, or its default when the form is invalid there."""
-        if self.is_bound and self.is_valid():
-            value = self.cleaned_data[name]
-        else:
-            self.is_valid()
-            value = self.cleaned_data.get(name) if name not in self.errors else None
-        if name == "service":
-            return value or self.default_service
-        if name == "k":
-            return value or report_data.DEFAULT_PICKS
-        return value or ("" if name in ("sort", "order") else False)
+    def choices(self) -> "Choices":
+        """The cleaned controls, each one that is not valid at its default."""
+        self.is_valid()
+        data = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
+        return Choices(
+            plan=bool(data.get("plan")),
+            service=data.get("service") or self.default_service,
+            sort=data.get("sort") or "",
+            descending=data.get("order") == "desc",
+            k=data.get("k") or report_data.DEFAULT_PICKS,
+        )
+
+
+@dataclass(frozen=True)
+class Choices:
+    plan: bool
+    service: str
+    sort: str
+    descending: bool
+    k: int
+
+    def query(self, *names: str, **override) -> str:
+        """A query string of the named controls (non-default ones only), with overrides."""
+        values = {
+            "plan": "on" if self.plan else "",
+            "service": self.service,
+            "sort": self.sort,
+            "order": "desc" if self.descending else "",
+            "k": self.k if self.k != report_data.DEFAULT_PICKS else "",
+        }
+        chosen = {n: values[n] for n in names} | override
+        return urlencode({k: v for k, v in chosen.items() if v not in ("", None)})
+
+
+# The query parameters the pages read: a cache key holds them as asked for, cut short, so a page
+# whose body is cached never needs the categories to validate them first.
+CONTROLS = ("plan", "service", "sort", "order", "k")
 
 
 # ---- shared plumbing ----
@@ -269,113 +295,114 @@ def _area(request: HttpRequest, scope: access.Scope) -> Area:
     )
 
 
-def _services(request: HttpRequest, scope: access.Scope) -> tuple[Service, ...]:
-    """The categories, for the controls: cached on their own, so a page whose body is cached
-    never loads the area."""
-    return caching.cached("report-services", build=lambda: _area(request, scope).services)
-
-
-def _body(request: HttpRequest, scope, name: str, params: dict, template: str, context):
-    """The page body: from the shared cache, or rendered from ``context()`` and kept."""
-    key = caching.key(
-        "report-body",
+def _key(request: HttpRequest, scope: access.Scope, name: str, *more) -> str:
+    asked = urlencode([(n, request.GET.get(n, "")[:40]) for n in CONTROLS if n in request.GET])
+    return caching.key(
         name,
         _scope_key(scope),
         get_language(),
-        hashlib.sha256(urlencode(sorted(params.items())).encode()).hexdigest()[:32],
+        hashlib.sha256(asked.encode()).hexdigest()[:32],
+        *more,
     )
-    body = cache.get(key)
-    if body is None:
-        body = render_to_string(f"{template}#body", context(), request)
-        cache.set(key, body, caching.TIMEOUT)
-    return body
 
 
-def _page(request, template: str, body: str, **context) -> HttpResponse:
+@dataclass(frozen=True)
+class Page:
+    """How one report page is made: its template, which controls it shows, and ``build(area,
+    choices)``, which returns the body's context and the shell's (the heading's) own."""
+
+    name: str
+    template: str
+    tab: str
+    build: object
+    controls: tuple[str, ...] = ()  # of "service", "k" (and "plan", "sort" shown or kept)
+    required_only: bool = False  # the service choice lists required categories only
+    blank: str = ""  # the service choice's "any" option
+    wide: bool = False  # prints in landscape
+
+
+def _show(request: HttpRequest, page: Page, *args) -> HttpResponse:
+    """The page from its cached entry (the body, the categories for the controls, what the
+    heading needs), or built from the area and kept. A repeat request reads the session, the
+    user, the scope, the content version and this entry: no figures, no categories."""
+    scope = _scope(request)
+    key = _key(request, scope, f"report-{page.name}", *args)
+    entry = cache.get(key)
+    if entry is None:
+        area = _area(request, scope)
+        services = area.required if page.required_only else area.services
+        choices = ReportForm(request.GET, services, blank=page.blank).choices()
+        context, shell = page.build(area, choices, *args)
+        body = render_to_string(f"{page.template}#body", context, request)
+        entry = {"body": body, "services": services, "choices": choices, "shell": shell}
+        cache.set(key, entry, caching.TIMEOUT)
     if request.htmx:
-        return HttpResponse(body)
-    # The body is this project's own template output, rendered with autoescaping.
-    return render(request, template, {"body": mark_safe(body), **context})
+        return HttpResponse(entry["body"])
+    choices = entry["choices"]
+    form = ReportForm(request.GET, entry["services"], blank=page.blank)
+    form.is_valid()  # for the note on choices that could not be used
+    return render(
+        request,
+        page.template,
+        {
+            # The body is this project's own template output, rendered with autoescaping.
+            "body": mark_safe(entry["body"]),
+            "form": form,
+            "tab": page.tab,
+            "wide": page.wide,
+            "plan": choices.plan,
+            "service": choices.service if "service" in page.controls else None,
+            "k": choices.k if "k" in page.controls else None,
+            "sort": choices.sort,
+            "order": "desc" if choices.descending else "",
+            **entry["shell"],
+        },
+    )
 
 
-def _query(**params) -> str:
-    """A query string of the non-default controls."""
-    return urlencode({k: v for k, v in params.items() if v not in ("", None, False)})
+def _report_view(page: Page):
+    @login_required
+    @require_GET
+    @vary_on_headers("HX-Request")
+    def view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return _show(request, page, *args, *kwargs.values())
 
-
-def _plan_param(plan: bool) -> str:
-    return "on" if plan else ""
+    view.__name__ = f"{page.name}_page"
+    view.__doc__ = page.build.__doc__
+    return view
 
 
 # ---- the pages ----
 
 
-@login_required
-@require_GET
-@vary_on_headers("HX-Request")
-def overview_page(request: HttpRequest) -> HttpResponse:
+def _overview(area: Area, choices: Choices):
     """Headline figures, coverage per required category today and with the plan, the
     communities meeting the standard, and construction progress."""
-    scope = _scope(request)
-    template = "facilities/reports/overview.html"
-
-    def context():
-        return {
-            "report": overview(_area(request, scope)),
-            "chart_width": CHART_WIDTH,
-            "bar_max": CHART_BAR,
-            "bar_height": CHART_BAR_HEIGHT,
-        }
-
-    body = _body(request, scope, "overview", {}, template, context)
-    return _page(request, template, body, tab="overview")
+    return {
+        "report": overview(area),
+        "chart_width": CHART_WIDTH,
+        "bar_max": CHART_BAR,
+        "bar_height": CHART_BAR_HEIGHT,
+    }, {}
 
 
 SORTS = ("name", "population")
 
 
-@login_required
-@require_GET
-@vary_on_headers("HX-Request")
-def matrix_page(request: HttpRequest) -> HttpResponse:
+def _matrix(area: Area, choices: Choices):
     """Communities × required services: the share of residents within the walk, sortable."""
-    scope = _scope(request)
-    services = _services(request, scope)
-    form = ReportForm(request.GET, services)
-    plan = form.choice("plan")
-    sort = form.choice("sort")
-    required = [s for s in services if s.required]
-    if sort not in SORTS and sort not in {s.code for s in required}:
+    sort = choices.sort
+    if sort not in SORTS and sort not in {s.code for s in area.required}:
         sort = ""
-    descending = form.choice("order") == "desc"
-    template = "facilities/reports/matrix.html"
-
-    def context():
-        area = _area(request, scope)
-        links = _sort_links(area.required, sort, descending, plan)
-        return {
-            "rows": area.matrix_rows(plan, sort, descending),
-            "columns": links,
-            "service_links": [links[s.code] for s in area.required],
-            "services": area.required,
-            "plan": plan,
-            "export_query": _query(plan=_plan_param(plan)),
-        }
-
-    params = {"plan": plan, "sort": sort, "desc": descending}
-    body = _body(request, scope, "matrix", params, template, context)
-    order = "desc" if descending else ""
-    return _page(
-        request,
-        template,
-        body,
-        tab="matrix",
-        form=form,
-        plan=plan,
-        sort=sort,
-        order=order,
-        wide=True,
-    )
+    links = _sort_links(area.required, sort, choices.descending, choices)
+    return {
+        "rows": area.matrix_rows(choices.plan, sort, choices.descending),
+        "columns": links,
+        "service_links": [links[s.code] for s in area.required],
+        "services": area.required,
+        "plan": choices.plan,
+        "export_query": choices.query("plan"),
+    }, {}
 
 
 @dataclass(frozen=True)
@@ -386,8 +413,9 @@ class SortLink:
     aria_sort: str  # "ascending" | "descending" | "" (not sorted by it)
 
 
-def _sort_links(required, sort: str, descending: bool, plan: bool) -> dict[str, SortLink]:
-    """Each sortable column's link: sorted by it ascending first, then the other way."""
+def _sort_links(required, sort: str, descending: bool, choices: Choices) -> dict[str, SortLink]:
+    """Each sortable column's link: sorted by it ascending first (residents: largest first),
+    then the other way."""
     links = {}
     for key, label in [("name", _("Community")), ("population", _("Residents"))] + [
         (s.code, s.name) for s in required
@@ -395,114 +423,86 @@ def _sort_links(required, sort: str, descending: bool, plan: bool) -> dict[str, 
         now = sort == key
         order = "desc" if now and not descending else ""
         if key == "population" and not now:
-            order = "desc"  # the biggest first is what one wants from residents
+            order = "desc"
         links[key] = SortLink(
             key,
             str(label),
-            _query(plan=_plan_param(plan), sort=key, order=order),
+            choices.query("plan", sort=key, order=order),
             ("descending" if descending else "ascending") if now else "",
         )
     return links
 
 
-@login_required
-@require_GET
-@vary_on_headers("HX-Request")
-def community_page(request: HttpRequest, slug: str) -> HttpResponse:
+def _community(area: Area, choices: Choices, slug: str):
     """One community's drill-down: its coverage per service and each compound's nearest
     facility of every required service, with the walk."""
-    scope = _scope(request)
-    # 404 outside the scope, by the same rule as the figures.
-    place = (
-        Community.objects.readable_by(request.user).filter(slug=slug).values_list("name", flat=True)
-    )
-    name = place.first()
-    if name is None:
+    place = area.place(slug)
+    if place is None:  # outside the scope (or not there at all): the same answer
         raise Http404
-    services = _services(request, scope)
-    form = ReportForm(request.GET, services)
-    plan = form.choice("plan")
-    template = "facilities/reports/community.html"
-
-    def context():
-        area = _area(request, scope)
-        place = area.place(slug)
-        if place is None:  # readable, but gathered before it was added: rebuilt next version
-            raise Http404
-        cells = area.figures(plan)[place.id]
-        return {
-            "place": place,
-            "plan": plan,
-            "services": area.required,
-            "cells": [(s, cells[s.code]) for s in area.required],
-            "complete": area.complete(plan)[place.id],
-            "population": next(iter(cells.values())).population if cells else 0,
-            "compounds": area.compound_rows(plan, place),
-            "export_query": _query(plan=_plan_param(plan)),
-        }
-
-    body = _body(request, scope, f"community-{slug}", {"plan": plan}, template, context)
-    return _page(
-        request, template, body, tab="matrix", form=form, plan=plan, name=name, slug=slug, wide=True
-    )
+    cells = area.figures(choices.plan)[place.id]
+    return {
+        "place": place,
+        "plan": choices.plan,
+        "services": area.required,
+        "cells": [(s, cells[s.code]) for s in area.required],
+        "complete": area.complete(choices.plan)[place.id],
+        "population": next(iter(cells.values())).population if cells else 0,
+        "compounds": area.compound_rows(choices.plan, place),
+        "export_query": choices.query("plan"),
+    }, {"name": place.name, "slug": place.slug}
 
 
-@login_required
-@require_GET
-@vary_on_headers("HX-Request")
-def gaps_page(request: HttpRequest) -> HttpResponse:
+def _gaps(area: Area, choices: Choices):
     """Residents beyond each required service's walk, per community, most first."""
-    scope = _scope(request)
-    services = tuple(s for s in _services(request, scope) if s.required)
-    form = ReportForm(request.GET, services, blank=_("Every required service"))
-    plan, code = form.choice("plan"), form.choice("service")
-    template = "facilities/reports/gaps.html"
-
-    def context():
-        area = _area(request, scope)
-        gaps = area.gap_rows(plan, code)
-        return {
-            "gaps": gaps,
-            "plan": plan,
-            "service": area.service(code) if code else None,
-            "residents": sum(g.residents for g in gaps),
-            "population": area.population,
-            "export_query": _query(plan=_plan_param(plan)),
-        }
-
-    body = _body(request, scope, "gaps", {"plan": plan, "service": code}, template, context)
-    return _page(request, template, body, tab="gaps", form=form, plan=plan, service=code)
+    gaps = area.gap_rows(choices.plan, choices.service)
+    return {
+        "gaps": gaps,
+        "plan": choices.plan,
+        "service": area.service(choices.service) if choices.service else None,
+        "residents": sum(g.residents for g in gaps),
+        "population": area.population,
+        "export_query": choices.query("plan", "service"),
+    }, {}
 
 
-@login_required
-@require_GET
-@vary_on_headers("HX-Request")
-def sites_page(request: HttpRequest) -> HttpResponse:
+def _sites(area: Area, choices: Choices):
     """The map for one service (compounds covered or not, its facilities, the idle rooms) and
     the idle rooms that would bring the most residents within the walk, chosen greedily."""
-    scope = _scope(request)
-    services = _services(request, scope)
-    form = ReportForm(request.GET, services)
-    plan, code, k = form.choice("plan"), form.choice("service"), form.choice("k")
-    template = "facilities/reports/sites.html"
+    suggestions = area.suggestions(choices.service, choices.plan, choices.k)
+    return {
+        "suggestions": suggestions,
+        "service": suggestions.service,
+        "plan": choices.plan,
+        "area_map": _map(area, choices.service, choices.plan, suggestions),
+        "map_title": _("Map: residents within walking distance of a %(service)s")
+        % {"service": suggestions.service.name},
+        "export_query": choices.query("plan", "service", "k"),
+    }, {}
 
-    def context():
-        area = _area(request, scope)
-        suggestions = area.suggestions(code, plan, k)
-        return {
-            "suggestions": suggestions,
-            "service": suggestions.service,
-            "plan": plan,
-            "area_map": _map(area, code, plan, suggestions),
-            "map_title": _("Map: residents within walking distance of a %(service)s")
-            % {"service": suggestions.service.name},
-            "export_query": _query(plan=_plan_param(plan), service=code, k=k),
-        }
 
-    body = _body(
-        request, scope, "sites", {"plan": plan, "service": code, "k": k}, template, context
+overview_page = _report_view(
+    Page("overview", "facilities/reports/overview.html", "overview", _overview)
+)
+matrix_page = _report_view(
+    Page("matrix", "facilities/reports/matrix.html", "matrix", _matrix, wide=True)
+)
+community_page = _report_view(
+    Page("community", "facilities/reports/community.html", "matrix", _community, wide=True)
+)
+gaps_page = _report_view(
+    Page(
+        "gaps",
+        "facilities/reports/gaps.html",
+        "gaps",
+        _gaps,
+        controls=("service",),
+        required_only=True,
+        blank=_("Every required service"),
     )
-    return _page(request, template, body, tab="sites", form=form, plan=plan, service=code, k=k)
+)
+sites_page = _report_view(
+    Page("sites", "facilities/reports/sites.html", "sites", _sites, controls=("service", "k"))
+)
 
 
 def _map(area: Area, code: str, plan: bool, suggestions: report_data.Suggestions):
@@ -511,6 +511,7 @@ def _map(area: Area, code: str, plan: bool, suggestions: report_data.Suggestions
     homes = area.homes
     rank = {s.room.id: s.rank for s in suggestions.picks}
     statuses = report_data.coverage.WITH_PLANNED if plan else report_data.coverage.SERVING
+    ours = {p.id for p in area.places}
     return area_map.layout(
         [
             area_map.Home(name, lat, lng, pop, ok)
@@ -523,35 +524,45 @@ def _map(area: Area, code: str, plan: bool, suggestions: report_data.Suggestions
                 strict=True,
             )
         ],
+        # The area's own facilities of the service, and those across its border that are some
+        # compound's nearest.
         [
             area_map.Site(s.name, s.latitude, s.longitude, planned=s.planned)
             for s in area.spots.values()
-            if code in s.codes and s.status in statuses and _near(area, s)
+            if code in s.codes
+            and s.status in statuses
+            and (s.community_id in ours or s.id in area.nearest_ids)
         ],
         [area_map.Candidate(r.name, r.latitude, r.longitude, rank.get(r.id)) for r in area.rooms],
         reach_m=suggestions.service.distance_m,
     )
 
 
-def _near(area: Area, spot: report_data.Spot) -> bool:
-    """Whether a facility belongs on the area's map: one of the area's own, or the nearest of
-    some compound (across the border)."""
-    return spot.community_id in {p.id for p in area.places} or spot.id in area.nearest_ids
-
-
 # ---- exports ----
+
+
+def _export(request: HttpRequest, name: str, make) -> bytes | str:
+    """An export's content, cached like the pages (under today's date too: it is dated)."""
+    scope = _scope(request)
+    key = _key(request, scope, f"report-{name}", timezone.localdate().isoformat())
+    content = cache.get(key)
+    if content is None:
+        area = _area(request, scope)
+        content = make(area, ReportForm(request.GET, area.services).choices())
+        cache.set(key, content, caching.TIMEOUT)
+    return content
 
 
 @login_required
 @require_GET
 def export_xlsx(request: HttpRequest) -> HttpResponse:
     """The report as a workbook: summary, matrix, gaps, compounds and suggestions."""
-    scope = _scope(request)
-    area = _area(request, scope)
-    form = ReportForm(request.GET, area.services)
-    plan, code, k = form.choice("plan"), form.choice("service"), form.choice("k")
-    content = report_export.workbook(area, plan=plan, code=code, k=k, title=_title(area))
-    response = HttpResponse(content, content_type=XLSX)
+
+    def make(area: Area, c: Choices) -> bytes:
+        title = gettext("%(area)s coverage report") % {"area": area.label}
+        return report_export.workbook(area, plan=c.plan, code=c.service, k=c.k, title=title)
+
+    response = HttpResponse(_export(request, "xlsx", make), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="{_filename()}.xlsx"'
     return response
 
@@ -562,23 +573,15 @@ def export_csv(request: HttpRequest, table: str) -> HttpResponse:
     """One of the report's tables as CSV (UTF-8 with a BOM, for Excel)."""
     if table not in report_export.TABLES:
         raise Http404
-    scope = _scope(request)
-    area = _area(request, scope)
-    form = ReportForm(request.GET, area.services)
-    plan, code, k = form.choice("plan"), form.choice("service"), form.choice("k")
-    text = report_export.csv_text(area, table, plan=plan, code=code, k=k)
+
+    def make(area: Area, c: Choices) -> str:
+        return report_export.csv_text(area, table, plan=c.plan, code=c.service, k=c.k)
+
+    text = _export(request, f"csv-{table}", make)
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_filename()}-{table}.csv"'
     return response
 
 
-def _title(area: Area) -> str:
-    from django.utils.translation import gettext
-
-    return gettext("Coverage report")
-
-
 def _filename() -> str:
-    from django.utils import timezone
-
     return f"coverage-{timezone.localdate():%Y%m%d}"

@@ -1,6 +1,7 @@
 """The coverage reports beyond the overview: the matrix, a community's compounds, the gap list,
 the map with site suggestions, the exports; their scope, controls, caching and query counts."""
 
+import csv
 import io
 
 import pytest
@@ -305,11 +306,38 @@ def test_every_report_runs_a_constant_number_of_queries(
     _district_of(official, size)
     Community.objects.filter(name="测试社区0").update(slug="ce-shi-she-qu-0")
     client = client_for(official)
-    # The session, the user, the scope, a community's own check, and gather's nine.
-    with django_assert_max_num_queries(13):
+    # The session, the user, the scope, and gather's nine.
+    with django_assert_max_num_queries(12):
         response = client.get(url)
     assert response.status_code == 200
-    if "export" not in url:
-        # Cached: the session, the user, the scope (and a community page's check).
-        with django_assert_max_num_queries(4):
-            assert client.get(url).status_code == 200
+    # Cached (pages and exports alike): the session, the user and the scope only.
+    with django_assert_max_num_queries(3):
+        assert client.get(url).status_code == 200
+
+
+def test_a_page_cached_for_one_scope_is_never_served_to_another(
+    staff_b, official, compound_a, compound_b
+):
+    url = community_url(compound_b.community)
+    assert client_for(staff_b).get(url).status_code == 200  # 石油社区's own staff: cached
+    assert client_for(official).get(url).status_code == 404  # 绿园区's official
+    assert client_for(official).get(url, headers={"HX-Request": "true"}).status_code == 404
+
+
+def test_an_edit_shows_in_the_next_export(official, compound_a, far_compound, canteen_a):
+    client = client_for(official)
+    url = reverse("reports:export-csv", args=["gaps"])
+    before = client.get(url, {"service": "canteen"}).content.decode("utf-8-sig")
+    assert any(row and "社区食堂" in row for row in csv.reader(io.StringIO(before)))
+
+    place(
+        far_compound,
+        east=50,
+        community=far_compound.community,
+        category=category("canteen"),
+        name="远郊食堂",
+    )
+
+    response = client.get(url, {"service": "canteen"})
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert not any(row and "社区食堂" in row for row in rows[1:])
