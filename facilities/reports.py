@@ -6,9 +6,10 @@ subdistrict, staff their communities, the city administrator everything, anyone 
 community outside the scope is a 404, by any URL.
 
 Speed. The figures (``report_data.Area``) are gathered once per scope under the content version;
-each page's body is rendered once per scope, language and choice of controls and kept in the
-shared cache beside them, so a repeat request reads the session, the user, the scope and one
-cache entry. An edit anywhere moves the content version and both are rebuilt on the next request.
+each page's body is rendered once per scope, language and choice of controls, and the whole page
+once per address and display mode, all kept in the shared cache, so a repeat request reads the
+session, the user, the scope and two cache entries. An edit anywhere moves the content version
+and everything is rebuilt on the next request.
 
 Every control is a plain GET form or link: without JavaScript the page reloads; with htmx the
 body is swapped in place (the same partial, ``#body``) and the address follows.
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
@@ -322,10 +324,21 @@ class Page:
 
 
 def _show(request: HttpRequest, page: Page, *args) -> HttpResponse:
-    """The page from its cached entry (the body, the categories for the controls, what the
-    heading needs), or built from the area and kept. A repeat request reads the session, the
-    user, the scope, the content version and this entry: no figures, no categories."""
+    """The page from the shared cache, or made and kept.
+
+    Two levels: the whole page's HTML per address, elder mode and htmx (it holds nothing
+    personal: the report pages have no form that posts, and the shell's links are the same for
+    every signed-in user), and beneath it the entry of body, categories and heading per scope,
+    language and controls, which the elder-mode and htmx variants share. A repeat request reads
+    the session, the user, the scope, the content version and the page: no figures, no
+    template."""
     scope = _scope(request)
+    variant = "htmx" if request.htmx else "elder" if _elder(request) else "plain"
+    path = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
+    page_key = _key(request, scope, f"report-page-{page.name}", variant, path, *args)
+    html = cache.get(page_key)
+    if html is not None:
+        return HttpResponse(html)
     key = _key(request, scope, f"report-{page.name}", *args)
     entry = cache.get(key)
     if entry is None:
@@ -337,27 +350,34 @@ def _show(request: HttpRequest, page: Page, *args) -> HttpResponse:
         entry = {"body": body, "services": services, "choices": choices, "shell": shell}
         cache.set(key, entry, caching.TIMEOUT)
     if request.htmx:
-        return HttpResponse(entry["body"])
-    choices = entry["choices"]
-    form = ReportForm(request.GET, entry["services"], blank=page.blank)
-    form.is_valid()  # for the note on choices that could not be used
-    return render(
-        request,
-        page.template,
-        {
-            # The body is this project's own template output, rendered with autoescaping.
-            "body": mark_safe(entry["body"]),
-            "form": form,
-            "tab": page.tab,
-            "wide": page.wide,
-            "plan": choices.plan,
-            "service": choices.service if "service" in page.controls else None,
-            "k": choices.k if "k" in page.controls else None,
-            "sort": choices.sort,
-            "order": "desc" if choices.descending else "",
-            **entry["shell"],
-        },
-    )
+        response = HttpResponse(entry["body"])
+    else:
+        choices = entry["choices"]
+        form = ReportForm(request.GET, entry["services"], blank=page.blank)
+        form.is_valid()  # for the note on choices that could not be used
+        response = render(
+            request,
+            page.template,
+            {
+                # The body is this project's own template output, rendered with autoescaping.
+                "body": mark_safe(entry["body"]),
+                "form": form,
+                "tab": page.tab,
+                "wide": page.wide,
+                "plan": choices.plan,
+                "service": choices.service if "service" in page.controls else None,
+                "k": choices.k if "k" in page.controls else None,
+                "sort": choices.sort,
+                "order": "desc" if choices.descending else "",
+                **entry["shell"],
+            },
+        )
+    cache.set(page_key, response.content, caching.TIMEOUT)
+    return response
+
+
+def _elder(request: HttpRequest) -> bool:
+    return request.COOKIES.get(settings.ELDER_MODE_COOKIE) == "1"
 
 
 def _report_view(page: Page):
