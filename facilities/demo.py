@@ -483,21 +483,21 @@ def load_demo_facilities(communities: dict[str, Community], today: date | None =
         SeniorPrice, pairs, ("kind", "min_age", "max_age", "price"), lambda p: p.senior_prices
     )
     _load_meals(pairs)
-    _load_idle_rooms(_sites(communities), communities)
+    _load_idle_rooms(_sites(communities), communities, today)
 
 
-def _load_idle_rooms(sites: Sequence[Site], communities: dict[str, Community]) -> None:
+def _load_idle_rooms(sites: Sequence[Site], communities: dict[str, Community], today: date) -> None:
     """Each demo community's idle rooms, beside its compounds in turn, updated by (community,
     name) like the facilities; rooms staff added are left alone."""
     table = data.IDLE_ROOMS
     existing = {(r.community_id, r.name): r for r in IdleRoom.objects.all()}
     start = 0
     to_create, to_update = [], []
-    fields = ("latitude", "longitude", "floor_area", "owner", "notes")
+    fields = ("latitude", "longitude", "floor_area", "owner", "notes", "available_from")
     for site in sites:
         community_id = communities[site.community.name].pk
         for n in range(min(data.IDLE_ROOMS_PER_COMMUNITY, len(site.compounds))):
-            template, area, owner, notes = table[(start + n) % len(table)]
+            template, area, owner, notes, months = table[(start + n) % len(table)]
             compound, point = site.compounds[n]
             north, east = data.IDLE_ROOM_OFFSETS[n]
             lat, lng = geo.offset(point, north_m=north, east_m=east)
@@ -507,6 +507,7 @@ def _load_idle_rooms(sites: Sequence[Site], communities: dict[str, Community]) -
                 "floor_area": area,
                 "owner": owner,
                 "notes": notes,
+                "available_from": None if months is None else first_of_month(today, months),
             }
             key = (community_id, template.format(compound=compound))
             room = existing.get(key)

@@ -1132,16 +1132,17 @@ FEATURED_FACILITIES: tuple[DemoFacility, ...] = (
 
 # Idle rooms (闲置用房) the demo communities have listed as candidate sites, the way 洛龙区 took
 # stock of "闲置房屋资源" before building neighbourhood centres: (name template, floor area m²,
-# owner, notes). ``{compound}`` is one of the community's compounds; each community lists the
-# first ``IDLE_ROOMS_PER_COMMUNITY`` of a rotation through this table, so sizes vary between
-# neighbours and some rooms are too small for a canteen (150 m²).
+# owner, notes, available from the first of the month this many months on: 0 this month, None not
+# agreed yet). ``{compound}`` is one of the community's compounds; each community lists the first
+# ``IDLE_ROOMS_PER_COMMUNITY`` of a rotation through this table, so sizes vary between neighbours
+# and some rooms are too small for a canteen (150 m²).
 IDLE_ROOMS = (
-    ("{compound}原物业用房", 180, "物业服务企业", "一层临街，有独立出入口，需改造上下水。"),
-    ("{compound}底商空置门面", 120, "个人业主（可长期租赁）", "一层两间打通，适合便民服务。"),
-    ("{compound}原居委会旧址", 260, "社区居委会", "二层带电梯，可整体改造。"),
-    ("{compound}锅炉房", 90, "国有企业（市热力公司）", "集中供暖后停用，层高较高。"),
-    ("{compound}地下车库边房", 40, "物业服务企业", "采光差，只适合存放或快递收发。"),
-    ("{compound}原老年活动室", 210, "街道办事处", "一层朝南，门前有小广场。"),
+    ("{compound}原物业用房", 180, "物业服务企业", "一层临街，有独立出入口，需改造上下水。", 0),
+    ("{compound}底商空置门面", 120, "个人业主（可长期租赁）", "一层两间打通，适合便民服务。", 2),
+    ("{compound}原居委会旧址", 260, "社区居委会", "二层带电梯，可整体改造。", 0),
+    ("{compound}锅炉房", 90, "国有企业（市热力公司）", "集中供暖后停用，层高较高。", None),
+    ("{compound}地下车库边房", 40, "物业服务企业", "采光差，只适合存放或快递收发。", 0),
+    ("{compound}原老年活动室", 210, "街道办事处", "一层朝南，门前有小广场。", 6),
 )
 IDLE_ROOMS_PER_COMMUNITY = 3
 # How far from its compound's centre (metres, north and east) each room of a community stands.

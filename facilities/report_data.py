@@ -215,6 +215,7 @@ class YearProgress:
     planned: int
     building: int
     opened: int
+    before: bool = False  # every year before ``year``, summed
 
 
 @dataclass
@@ -417,9 +418,10 @@ class Area:
             min_floor_area=floor,
         )
 
-    def progress(self) -> list[YearProgress]:
+    def progress(self, since: int | None = None) -> list[YearProgress]:
         """The area's own facilities (not across its border) planned, under construction and
-        opened, per year (opened: the year it opened; planned and building: the year it is due)."""
+        opened, per year (opened: the year it opened; planned and building: the year it is due);
+        years before ``since`` summed in one row."""
         ours = {p.id for p in self.places}
         counts: Counter[tuple[int | None, str]] = Counter()
         for spot in self.spots.values():
@@ -429,11 +431,21 @@ class Area:
             if kind == "opened" and spot.year is None:
                 continue  # open since before records began
             counts[(spot.year, kind)] += 1
+        kinds = ("planned", "building", "opened")
+        rows = []
+        if since is not None:
+            early: Counter[str] = Counter()
+            for (year, kind), c in counts.items():
+                if year is not None and year < since:
+                    early[kind] += c
+            if early:
+                rows.append(YearProgress(since, *(early[k] for k in kinds), before=True))
+                counts = Counter(
+                    {(y, k): c for (y, k), c in counts.items() if y is None or y >= since}
+                )
         years = sorted({y for y, _ in counts}, key=lambda y: (y is None, y or 0))
-        return [
-            YearProgress(y, counts[(y, "planned")], counts[(y, "building")], counts[(y, "opened")])
-            for y in years
-        ]
+        rows += [YearProgress(y, *(counts[(y, kind)] for kind in kinds)) for y in years]
+        return rows
 
 
 def gather(communities) -> Area:

@@ -49,6 +49,9 @@ CHART_LABEL_Y = 18
 CHART_BAR_Y = 26
 CHART_BAR_HEIGHT = 22
 
+# Construction progress shows this many years one by one, and the years before summed.
+PROGRESS_YEARS = 5
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -199,7 +202,7 @@ def overview(area: Area) -> Overview:
             )
             for s in area.required
         ),
-        progress=tuple(area.progress()),
+        progress=tuple(area.progress(since=timezone.localdate().year - PROGRESS_YEARS + 1)),
     )
 
 

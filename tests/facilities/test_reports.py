@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from communities.models import Community, ResidentialCompound, Subdistrict
 from facilities import coverage
@@ -179,3 +180,60 @@ def test_the_report_runs_a_constant_number_of_queries(
     # The figures are cached: a repeat request reads the session, the user and the scope only.
     with django_assert_max_num_queries(3):
         client.get(URL)
+
+
+def test_construction_progress_counts_the_areas_own_facilities_by_year(
+    official, compound_a, compound_b
+):
+    from datetime import date
+
+    canteen = category("canteen")
+    place(
+        compound_a,
+        community=compound_a.community,
+        category=canteen,
+        name="老食堂",
+        opened_on=date(2015, 3, 1),
+    )
+    place(
+        compound_a,
+        community=compound_a.community,
+        category=canteen,
+        name="新食堂",
+        opened_on=date(2025, 9, 1),
+    )
+    place(
+        compound_a,
+        community=compound_a.community,
+        category=canteen,
+        name="在建食堂",
+        status=Facility.Status.UNDER_CONSTRUCTION,
+        planned_opening=date(2027, 1, 1),
+    )
+    place(
+        compound_a,
+        community=compound_a.community,
+        category=canteen,
+        name="规划食堂",
+        status=Facility.Status.PLANNED,
+        planned_opening=date(2027, 6, 1),
+    )
+    place(
+        compound_b,
+        community=compound_b.community,
+        category=canteen,
+        name="洛龙食堂",
+        status=Facility.Status.PLANNED,
+        planned_opening=date(2027, 6, 1),
+    )  # not the area's
+
+    report = client_for(official).get(URL).context["report"]
+
+    rows = [(r.year, r.before, r.opened, r.building, r.planned) for r in report.progress]
+    this_year = timezone.localdate().year
+    assert rows == [
+        (this_year - 4, True, 1, 0, 0),  # 2015, summed as "before"
+        (2025, False, 1, 0, 0),
+        (2027, False, 0, 1, 1),
+    ]
+    assert (report.progress_totals.planned, report.progress_totals.building) == (1, 1)
