@@ -7,7 +7,9 @@ DATABASE_URL names; left in place so the next run is quick — ``generate_city -
 then prints: the full-city matrix from the database (load + compute); the same figures from a
 plain analyst pipeline (psycopg straight to the tables, one cKDTree per category) and the ratio,
 checking both count the same covered compounds; a district-sized run; an incremental update; the
-greedy top 10 among 500 candidate sites; peak memory. Not a test: it reports.
+greedy top 10 among 500 candidate sites; the officials' report area for the whole city,
+gathered and then kept current through report_data.refresh as a canteen is added, moved and
+closed; peak memory. Not a test: it reports.
 """
 
 import os
@@ -178,9 +180,59 @@ def main() -> None:
         f"{sum(p.gained for p in picks)} residents newly within 500 m"
     )
 
+    report_area(district_id, homes)
+
     # ru_maxrss is in kilobytes on Linux.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (max RSS of the process): {peak:.0f} MB")
+
+
+def report_area(district_id: int, homes: coverage.Homes) -> None:
+    """The officials' reports for the whole city: gathering the area, then keeping it current
+    as a canteen is added, moved and closed in the database (report_data.refresh), each checked
+    against gathering anew. The canteen is deleted again at the end."""
+    from communities.models import Community
+    from facilities import report_data
+    from facilities.models import Category, Facility
+
+    communities = Community.objects.filter(subdistrict__district_id=district_id)
+    gather_s, area = timed(lambda: report_data.gather(communities))
+    print(f"report area for the whole city, gathered: {gather_s:.3f} s")
+    compound = ResidentialCompound.objects.get(pk=int(homes.ids[100]))
+    lat, lng = geo.offset(compound.point, 60, 0)
+    canteen = Facility.objects.create(
+        community_id=compound.community_id,
+        name="基准测试食堂",
+        slug="bench-canteen",
+        category=Category.objects.get(code="canteen"),
+        latitude=lat,
+        longitude=lng,
+    )
+    moved = geo.offset(compound.point, 360, 0)
+    steps = [
+        lambda: None,
+        lambda: Facility.objects.filter(pk=canteen.pk).update(
+            latitude=moved[0], longitude=moved[1]
+        ),
+        lambda: Facility.objects.filter(pk=canteen.pk).update(status=Facility.Status.CLOSED),
+    ]
+    times = []
+    try:
+        for step in steps:
+            step()
+            start = time.perf_counter()
+            area = report_data.refresh(area)
+            times.append(time.perf_counter() - start)
+            assert area is not None
+        fresh = report_data.gather(communities)
+        for code in fresh.now.nearest:
+            assert (area.now.nearest[code] == fresh.now.nearest[code]).all(), code
+    finally:
+        canteen.delete()
+    print(
+        "report area kept current (a canteen added, moved 300 m, closed; from the database): "
+        + ", ".join(f"{t * 1000:.0f} ms" for t in times)
+    )
 
 
 if __name__ == "__main__":

@@ -218,6 +218,17 @@ class YearProgress:
     before: bool = False  # every year before ``year``, summed
 
 
+@dataclass(frozen=True)
+class Marks:
+    """Where the watched event tables stood when an area was read: each one's row count, the
+    facilities' highest event id, and a counter moved by changes the trail does not record (a
+    facility's further categories)."""
+
+    counts: tuple[int, ...]
+    facility_max: int
+    structure: int
+
+
 @dataclass
 class Area:
     """Coverage of the communities a user may read, today and with the plan."""
@@ -231,6 +242,9 @@ class Area:
     spots: dict[int, Spot]  # the places' own facilities, and every compound's nearest
     rooms: tuple[Room, ...]
     nearest_ids: frozenset[int]  # facilities nearest to some compound, today or with the plan
+    sites: coverage.Sites | None = None  # every facility the engine read, for refresh()
+    circles: tuple[coverage.Circle, ...] = ()
+    marks: Marks | None = None
 
     @property
     def label(self) -> str:
@@ -448,11 +462,60 @@ class Area:
         return rows
 
 
-def gather(communities) -> Area:
-    """The ``Area`` of ``communities`` (a queryset, already scoped), in nine queries."""
-    from communities.models import ResidentialCompound
-    from facilities.models import Category, Facility, IdleRoom
+# ---- gathering, and keeping up to date ----
 
+# The audit trail's event tables (portal.audit) whose rows decide an area's figures. They are
+# append-only, so the number of rows only grows, and every committed change adds one.
+WATCHED = ("Community", "ResidentialCompound", "Facility", "IdleRoom")
+STRUCTURE_KEY = "coverage-structure"
+
+
+def _event_tables() -> list[str]:
+    from portal import audit
+
+    return [audit.event_model(label)._meta.db_table for label in _labels()]
+
+
+def _labels() -> list[str]:
+    return [
+        f"communities.{name}"
+        if name in ("Community", "ResidentialCompound")
+        else f"facilities.{name}"
+        for name in WATCHED
+    ]
+
+
+def read_marks() -> Marks:
+    """The watched tables' marks, in one query (and one cache read)."""
+    from django.core.cache import cache
+    from django.db import connection
+
+    tables = _event_tables()
+    facility = tables[WATCHED.index("Facility")]
+    quote = connection.ops.quote_name
+    counts = ", ".join(f"(SELECT count(*) FROM {quote(t)})" for t in tables)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {counts}, (SELECT coalesce(max(pgh_id), 0) FROM {quote(facility)})")
+        *counts_row, top = cursor.fetchone()
+    return Marks(tuple(counts_row), top, cache.get(STRUCTURE_KEY, 0))
+
+
+def structure_changed(**kwargs) -> None:
+    """A signal receiver: a change the audit trail does not record, so areas are gathered anew."""
+    from django.core.cache import cache
+
+    try:
+        cache.incr(STRUCTURE_KEY)
+    except ValueError:
+        cache.set(STRUCTURE_KEY, 1, None)
+
+
+def gather(communities) -> Area:
+    """The ``Area`` of ``communities`` (a queryset, already scoped), in ten queries."""
+    from communities.models import ResidentialCompound
+
+    # Read first: a change committed while the rest is read is then seen as new by refresh().
+    marks = read_marks()
     rows = list(
         communities.order_by(
             "subdistrict__district__code", "subdistrict__code", "name"
@@ -473,55 +536,137 @@ def gather(communities) -> Area:
     homes, sites, circles = coverage.load(districts)
     ours = np.isin(homes.community, [p.id for p in places])
     homes = homes.subset(np.flatnonzero(ours))
-    services = tuple(
-        Service(*row)
-        for row in Category.objects.order_by("sort_order", "code").values_list(
-            "code", "name_zh", "name_en", "distance_m", "required"
-        )
-    )
     now = coverage.compute(homes, sites, circles)
     plan = coverage.compute(homes, sites, circles, coverage.WITH_PLANNED)
     names = dict(
         ResidentialCompound.objects.filter(pk__in=homes.ids.tolist()).values_list("id", "name")
     )
-    nearest = set()
-    for matrix in (now, plan):
-        for ids in matrix.nearest.values():
-            nearest.update(ids[ids >= 0].tolist())
-    place_ids = [p.id for p in places]
-    facilities = Facility.objects.filter(pk__in=nearest) | Facility.objects.filter(
-        community_id__in=place_ids
+    area = Area(
+        services=_services(),
+        places=tuple(places),
+        homes=homes,
+        home_names=tuple(names.get(i, "") for i in homes.ids.tolist()),
+        now=now,
+        plan=plan,
+        spots={},
+        rooms=(),
+        nearest_ids=frozenset(),
+        sites=sites,
+        circles=tuple(circles),
+        marks=marks,
     )
-    spots = {}
-    extra = _further_codes(sites)
-    for row in facilities.order_by().values_list(
-        "id",
-        "name",
-        "slug",
-        "status",
-        "latitude",
-        "longitude",
-        "community_id",
-        "category__code",
-        "opened_on",
-        "planned_opening",
-    ):
-        fid, name, slug, status, lat, lng, cid, code, opened, due = row
-        when = opened or due
-        spots[fid] = Spot(
-            fid,
-            name,
-            slug,
-            status,
-            lat,
-            lng,
-            cid,
-            (code, *extra.get(fid, ())),
-            when.year if when else None,
+    area.rooms = _rooms(area)
+    _place_spots(area, set())
+    return area
+
+
+def refresh(area: Area) -> Area | None:
+    """``area`` brought up to date after facilities changed, touching only the compounds within
+    reach of each one's old and new points; None when only gathering again will do (compounds
+    or communities changed, categories changed, or the trail cannot say exactly what changed).
+    Idle rooms are read again when they changed. About five queries."""
+    from facilities.models import Facility
+
+    marks, old = read_marks(), area.marks
+    if old is None or marks.structure != old.structure:
+        return None
+    at = {name: i for i, name in enumerate(WATCHED)}
+    for name in ("Community", "ResidentialCompound"):
+        if marks.counts[at[name]] != old.counts[at[name]]:
+            return None
+    if _services() != area.services:
+        return None
+    new_events = marks.counts[at["Facility"]] - old.counts[at["Facility"]]
+    if new_events:
+        table = _event_tables()[at["Facility"]]
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT count(*), array_agg(DISTINCT pgh_obj_id) FROM "
+                f"{connection.ops.quote_name(table)} WHERE pgh_id > %s",
+                [old.facility_max],
+            )
+            above, ids = cursor.fetchone()
+        if above != new_events:
+            return None  # an event committed out of order: which one is unknown
+        changed = sorted({int(i) for i in ids or ()})
+        facilities = Facility.objects.filter(pk__in=changed).exclude(status=Facility.Status.CLOSED)
+        current = coverage.Sites.from_rows(
+            list(facilities.values_list("id", "latitude", "longitude", "status", "category__code")),
+            Facility.other_categories.through.objects.filter(facility__in=changed).values_list(
+                "facility_id", "category__code"
+            ),
         )
-    rooms = tuple(
+        _apply(area, changed, current)
+    if marks.counts[at["IdleRoom"]] != old.counts[at["IdleRoom"]]:
+        area.rooms = _rooms(area)
+    area.marks = marks
+    return area
+
+
+def _apply(area: Area, changed: list[int], current: coverage.Sites) -> None:
+    """Put the ``changed`` facilities' current rows (``current``, closed ones left out) in
+    ``area.sites`` and recompute the nearest facility of the compounds within reach of their old
+    or new points, today and with the plan."""
+    old = area.sites
+    gone = np.isin(old.ids, changed)
+    kept = old.subset(np.flatnonzero(~gone))
+    area.sites = sites = coverage.Sites(
+        np.concatenate([kept.ids, current.ids]),
+        np.concatenate([kept.lat, current.lat]),
+        np.concatenate([kept.lng, current.lng]),
+        np.concatenate([kept.status, current.status]).astype(str),
+        np.concatenate([kept.member_row, current.member_row + len(kept.ids)]).astype(np.int64),
+        np.concatenate([kept.member_code, current.member_code]).astype(str),
+    )
+    # Every point a changed facility stood at or stands at now, with the categories it counted
+    # for there.
+    touched: list[tuple[float, float, str]] = []
+    for before_after in (old.subset(np.flatnonzero(gone)), current):
+        for row, code in zip(
+            before_after.member_row.tolist(), before_after.member_code.tolist(), strict=True
+        ):
+            touched.append((before_after.lat[row], before_after.lng[row], code))
+    homes = area.homes
+    for circle in area.circles:
+        points = [(lat, lng) for lat, lng, code in touched if code == circle.code]
+        if not points or not len(homes.ids):
+            continue
+        reach = coverage.REACH * circle.distance_m
+        near = homes.tree.query_ball_point(
+            coverage.unit_vectors(*map(np.array, zip(*points, strict=True))),
+            coverage.chord(reach),
+        )
+        rows = np.unique(np.concatenate([np.array(r, dtype=np.int64) for r in near]))
+        if not len(rows):
+            continue
+        for matrix, statuses in ((area.now, coverage.SERVING), (area.plan, coverage.WITH_PLANNED)):
+            ids, metres = coverage._nearest_in(
+                homes, rows, sites, sites.rows_for(circle.code, statuses), reach
+            )
+            matrix.nearest[circle.code][rows] = ids
+            matrix.distance[circle.code][rows] = metres
+    _place_spots(area, set(changed))
+
+
+def _services() -> tuple[Service, ...]:
+    from facilities.models import Category
+
+    return tuple(
+        Service(*row)
+        for row in Category.objects.order_by("sort_order", "code").values_list(
+            "code", "name_zh", "name_en", "distance_m", "required"
+        )
+    )
+
+
+def _rooms(area: Area) -> tuple[Room, ...]:
+    from facilities.models import IdleRoom
+
+    return tuple(
         Room(*row)
-        for row in IdleRoom.objects.filter(community_id__in=place_ids)
+        for row in IdleRoom.objects.filter(community_id__in=[p.id for p in area.places])
         .order_by("community_id", "name")
         .values_list(
             "id",
@@ -535,17 +680,57 @@ def gather(communities) -> Area:
             "notes",
         )
     )
-    return Area(
-        services=services,
-        places=tuple(places),
-        homes=homes,
-        home_names=tuple(names.get(i, "") for i in homes.ids.tolist()),
-        now=now,
-        plan=plan,
-        spots=spots,
-        rooms=rooms,
-        nearest_ids=frozenset(nearest),
-    )
+
+
+def _place_spots(area: Area, changed: set[int]) -> None:
+    """Keep ``area.spots`` to the area's own facilities and every compound's nearest, reading
+    the ones it lacks and the ``changed`` ones (one query)."""
+    from facilities.models import Facility
+
+    nearest = set()
+    for matrix in (area.now, area.plan):
+        for ids in matrix.nearest.values():
+            nearest.update(ids[ids >= 0].tolist())
+    area.nearest_ids = frozenset(nearest)
+    ours = {p.id for p in area.places}
+    spots = {
+        fid: spot
+        for fid, spot in area.spots.items()
+        if fid not in changed and (fid in nearest or spot.community_id in ours)
+    }
+    wanted = (nearest | changed) - spots.keys()
+    facilities = Facility.objects.filter(pk__in=wanted)
+    if not area.spots:  # gathering: the area's own facilities too
+        facilities = facilities | Facility.objects.filter(community_id__in=ours)
+    extra = _further_codes(area.sites)
+    for row in facilities.order_by().values_list(
+        "id",
+        "name",
+        "slug",
+        "status",
+        "latitude",
+        "longitude",
+        "community_id",
+        "category__code",
+        "opened_on",
+        "planned_opening",
+    ):
+        fid, name, slug, status, lat, lng, cid, code, opened, due = row
+        if fid not in nearest and cid not in ours:
+            continue
+        when = opened or due
+        spots[fid] = Spot(
+            fid,
+            name,
+            slug,
+            status,
+            lat,
+            lng,
+            cid,
+            (code, *extra.get(fid, ())),
+            when.year if when else None,
+        )
+    area.spots = spots
 
 
 def _further_codes(sites: coverage.Sites) -> dict[int, tuple[str, ...]]:

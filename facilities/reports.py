@@ -293,11 +293,21 @@ def _scope_key(scope: access.Scope) -> str:
 
 
 def _area(request: HttpRequest, scope: access.Scope) -> Area:
-    return caching.cached(
-        "report-area",
-        _scope_key(scope),
-        build=lambda: report_data.gather(Community.objects.readable_by(request.user)),
-    )
+    """The scope's area under the current content version. After an edit, the last one made is
+    brought up to date (report_data.refresh: only compounds near a changed facility are
+    recomputed, and an edit that touches no figure changes nothing); gathered anew only when
+    that cannot be done."""
+    scope_key = _scope_key(scope)
+    key = caching.key("report-area", scope_key)
+    area = cache.get(key)
+    if area is None:
+        last = cache.get(f"report-area-last:{scope_key}")
+        area = report_data.refresh(last) if last is not None else None
+        if area is None:
+            area = report_data.gather(Community.objects.readable_by(request.user))
+        cache.set(key, area, caching.TIMEOUT)
+        cache.set(f"report-area-last:{scope_key}", area, caching.TIMEOUT)
+    return area
 
 
 def _key(request: HttpRequest, scope: access.Scope, name: str, *more) -> str:
@@ -492,6 +502,7 @@ def _sites(area: Area, choices: Choices):
     """The map for one service (compounds covered or not, its facilities, the idle rooms) and
     the idle rooms that would bring the most residents within the walk, chosen greedily."""
     suggestions = area.suggestions(choices.service, choices.plan, choices.k)
+    names = {p.id: p.name for p in area.places}
     return {
         "suggestions": suggestions,
         "service": suggestions.service,
@@ -500,6 +511,10 @@ def _sites(area: Area, choices: Choices):
         "map_title": _("Map: residents within walking distance of a %(service)s")
         % {"service": suggestions.service.name},
         "export_query": choices.query("plan", "service", "k"),
+        "rooms": [
+            (room, names[room.community_id], room.floor_area >= suggestions.min_floor_area)
+            for room in area.rooms
+        ],
     }, {}
 
 

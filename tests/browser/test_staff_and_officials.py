@@ -44,7 +44,7 @@ def test_staff_keep_their_own_compounds_in_the_back_office(page, demo_accounts):
     check_page(page)
 
     page.goto("/communities/shiyou/")
-    expect(page.locator("#main")).to_contain_text("2468")
+    expect(page.locator("#main")).to_contain_text("2,468")  # grouped by thousands
 
 
 def test_staff_get_not_found_for_another_communitys_compound(page, demo_accounts):

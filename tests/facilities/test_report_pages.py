@@ -229,6 +229,14 @@ def test_sites_are_ranked_greedily_and_too_small_rooms_are_left_out(
     ]  # 新竹活动室 adds nobody: 新竹一区 has its canteen already
     assert picks[-1].covered_after == 3400
     assert response.context["suggestions"].too_small == 1
+    # Every idle room of the area is listed, with whether it fits the service.
+    fits = {room.name: fit for room, _community, fit in response.context["rooms"]}
+    assert fits == {
+        "青年小区物业用房": True,
+        "青年小区门面": False,
+        "远郊锅炉房": True,
+        "新竹活动室": True,
+    }
     text = response.content.decode()
     assert "<svg" in text and "青年小区物业用房" in text
     assert text.count('class="area-map__pick') >= 2 or "area-map" in text
@@ -306,8 +314,8 @@ def test_every_report_runs_a_constant_number_of_queries(
     _district_of(official, size)
     Community.objects.filter(name="测试社区0").update(slug="ce-shi-she-qu-0")
     client = client_for(official)
-    # The session, the user, the scope, and gather's nine.
-    with django_assert_max_num_queries(12):
+    # The session, the user, the scope, and gather's ten.
+    with django_assert_max_num_queries(13):
         response = client.get(url)
     assert response.status_code == 200
     # Cached (pages and exports alike): the session, the user and the scope only.
@@ -341,3 +349,30 @@ def test_an_edit_shows_in_the_next_export(official, compound_a, far_compound, ca
     response = client.get(url, {"service": "canteen"})
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert not any(row and "社区食堂" in row for row in rows[1:])
+
+
+def test_after_a_facility_edit_the_area_is_brought_up_to_date_not_gathered_again(
+    official, compound_a, far_compound, canteen_a
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(official)
+    assert client.get(GAPS, {"service": "canteen"}).context["gaps"][0].residents == 700
+    place(
+        far_compound,
+        east=50,
+        community=far_compound.community,
+        category=category("canteen"),
+        name="远郊食堂",
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(GAPS, {"service": "canteen"})
+
+    assert response.context["gaps"] == []
+    # gather() reads every compound; report_data.refresh() reads none.
+    assert not any('"communities_residentialcompound"' in q["sql"] for q in queries)
+    # The session, the user, the scope; the marks, the categories, the events, the changed
+    # facility and its further categories, and the facilities to name.
+    assert len(queries) <= 9

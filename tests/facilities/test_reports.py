@@ -173,8 +173,8 @@ def test_the_report_runs_a_constant_number_of_queries(
 ):
     _district_of(official, size)
     client = client_for(official)
-    # The session, the user, the scope, and report_data.gather's nine.
-    with django_assert_max_num_queries(12):
+    # The session, the user, the scope, and report_data.gather's ten.
+    with django_assert_max_num_queries(13):
         response = client.get(URL)
     assert len(response.context["report"].communities) == size
     # The figures are cached: a repeat request reads the session, the user and the scope only.
