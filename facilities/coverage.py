@@ -23,8 +23,11 @@ how far its nearest facility is up to there, and "none within reach" beyond; bou
 is what lets one changed facility touch only the compounds within reach of its old and new points.
 """
 
+import functools
 import math
+import os
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -115,12 +118,15 @@ class Homes:
     subdistrict: np.ndarray
     district: np.ndarray
     xyz: np.ndarray = field(init=False, repr=False)
-    tree: cKDTree = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        xyz = unit_vectors(self.lat, self.lng)
-        object.__setattr__(self, "xyz", xyz)
-        object.__setattr__(self, "tree", cKDTree(xyz))
+        object.__setattr__(self, "xyz", unit_vectors(self.lat, self.lng))
+
+    @functools.cached_property
+    def tree(self) -> cKDTree:
+        """The compounds' own tree, built when first asked for (updates and site choice need
+        it; the matrix does not)."""
+        return cKDTree(self.xyz)
 
     @classmethod
     def from_rows(cls, rows: Sequence[tuple]) -> "Homes":
@@ -157,11 +163,15 @@ class Sites:
 
     @classmethod
     def from_rows(cls, rows: Sequence[tuple], further: Iterable[tuple[int, str]] = ()) -> "Sites":
-        """From (id, lat, lng, status, main category code) rows and (id, further code) pairs."""
+        """From (id, lat, lng, status, main category code) rows and (id, further code) pairs;
+        pairs of facilities not among the rows are left out."""
         ids, lat, lng, status, main = list(zip(*rows, strict=True)) if rows else [()] * 5
         ids_a = np.array(ids, dtype=np.int64)
         pairs = list(further)
         extra_ids = np.array([p[0] for p in pairs], dtype=np.int64)
+        known = np.isin(extra_ids, ids_a)
+        pairs = [p for p, ok in zip(pairs, known.tolist(), strict=True) if ok]
+        extra_ids = extra_ids[known]
         order = np.argsort(ids_a)
         extra_rows = order[np.searchsorted(ids_a, extra_ids, sorter=order)]
         return cls(
@@ -273,13 +283,18 @@ def compute(
     statuses: frozenset[str] = SERVING,
     reach: float = REACH,
 ) -> Matrix:
-    """The coverage matrix: one tree per category, one vectorised query for all compounds."""
+    """The coverage matrix: one tree per category, one vectorised query for all compounds; the
+    categories run on every core at once (scipy and numpy release the GIL)."""
     every = np.arange(len(homes.ids))
-    nearest, distance = {}, {}
-    for circle in circles:
-        nearest[circle.code], distance[circle.code] = _nearest_in(
-            homes, every, sites, sites.rows_for(circle.code, statuses), reach * circle.distance_m
-        )
+
+    def one(circle: Circle) -> tuple[np.ndarray, np.ndarray]:
+        rows = sites.rows_for(circle.code, statuses)
+        return _nearest_in(homes, every, sites, rows, reach * circle.distance_m)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        results = list(pool.map(one, circles))
+    nearest = {c.code: ids for c, (ids, _) in zip(circles, results, strict=True)}
+    distance = {c.code: metres for c, (_, metres) in zip(circles, results, strict=True)}
     return Matrix(homes, tuple(circles), nearest, distance)
 
 
@@ -452,7 +467,8 @@ def best_sites(
 def load(district_ids: Sequence[int] | None = None) -> tuple[Homes, Sites, list[Circle]]:
     """Compounds (of ``district_ids``, or all), every facility that is not closed for good and
     the categories, in four queries. Facilities are not limited to the districts: residents
-    near a border walk across it."""
+    near a border walk across it. The queries are the ORM's, their rows read straight from the
+    cursor: tens of thousands of rows need no model machinery."""
     # Imported here so the engine above needs neither Django nor a database.
     from communities.models import ResidentialCompound
     from facilities.models import Category, Facility
@@ -461,22 +477,27 @@ def load(district_ids: Sequence[int] | None = None) -> tuple[Homes, Sites, list[
     if district_ids is not None:
         compounds = compounds.filter(community__subdistrict__district_id__in=district_ids)
     homes = Homes.from_rows(
-        compounds.values_list(
-            "id",
-            "latitude",
-            "longitude",
-            "population",
-            "community_id",
-            "community__subdistrict_id",
-            "community__subdistrict__district_id",
-        ).order_by()
+        _fetch(
+            compounds.values_list(
+                "id",
+                "latitude",
+                "longitude",
+                "population",
+                "community_id",
+                "community__subdistrict_id",
+                "community__subdistrict__district_id",
+            ).order_by()
+        )
     )
     facilities = Facility.objects.exclude(status=Facility.Status.CLOSED).order_by()
     sites = Sites.from_rows(
-        list(facilities.values_list("id", "latitude", "longitude", "status", "category__code")),
-        Facility.other_categories.through.objects.filter(
-            facility__in=facilities.values("id")
-        ).values_list("facility_id", "category__code"),
+        _fetch(facilities.values_list("id", "latitude", "longitude", "status", "category__code")),
+        # All of them: from_rows leaves out those of closed facilities.
+        _fetch(
+            Facility.other_categories.through.objects.values_list(
+                "facility_id", "category__code"
+            ).order_by()
+        ),
     )
     circles = [
         Circle(*row)
@@ -485,6 +506,17 @@ def load(district_ids: Sequence[int] | None = None) -> tuple[Homes, Sites, list[
         )
     ]
     return homes, sites, circles
+
+
+def _fetch(values_list) -> list[tuple]:
+    """A values_list queryset's rows, as the cursor gives them (its columns are plain numbers
+    and text, so nothing needs converting)."""
+    from django.db import connections
+
+    sql, params = values_list.query.sql_with_params()
+    with connections[values_list.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 # The community page's interface: compound and facility objects in, one CategoryCoverage per

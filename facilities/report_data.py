@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
+from django.db.models.expressions import RawSQL
 from django.utils.translation import get_language
 
 from facilities import coverage
@@ -539,7 +540,9 @@ def gather(communities) -> Area:
     now = coverage.compute(homes, sites, circles)
     plan = coverage.compute(homes, sites, circles, coverage.WITH_PLANNED)
     names = dict(
-        ResidentialCompound.objects.filter(pk__in=homes.ids.tolist()).values_list("id", "name")
+        ResidentialCompound.objects.filter(pk__in=_any(homes.ids.tolist())).values_list(
+            "id", "name"
+        )
     )
     area = Area(
         services=_services(),
@@ -666,7 +669,7 @@ def _rooms(area: Area) -> tuple[Room, ...]:
 
     return tuple(
         Room(*row)
-        for row in IdleRoom.objects.filter(community_id__in=[p.id for p in area.places])
+        for row in IdleRoom.objects.filter(community_id__in=_any(p.id for p in area.places))
         .order_by("community_id", "name")
         .values_list(
             "id",
@@ -687,34 +690,36 @@ def _place_spots(area: Area, changed: set[int]) -> None:
     the ones it lacks and the ``changed`` ones (one query)."""
     from facilities.models import Facility
 
-    nearest = set()
-    for matrix in (area.now, area.plan):
-        for ids in matrix.nearest.values():
-            nearest.update(ids[ids >= 0].tolist())
+    every = [ids for matrix in (area.now, area.plan) for ids in matrix.nearest.values()]
+    nearest = set(_distinct(every))
+    before = area.nearest_ids
     area.nearest_ids = frozenset(nearest)
     ours = {p.id for p in area.places}
-    spots = {
-        fid: spot
-        for fid, spot in area.spots.items()
-        if fid not in changed and (fid in nearest or spot.community_id in ours)
-    }
+    spots = dict(area.spots)
+    for fid in changed | (before - area.nearest_ids):
+        spot = spots.get(fid)
+        if spot is not None and (fid in changed or spot.community_id not in ours):
+            del spots[fid]
     wanted = (nearest | changed) - spots.keys()
-    facilities = Facility.objects.filter(pk__in=wanted)
+    facilities = Facility.objects.filter(pk__in=_any(wanted))
     if not area.spots:  # gathering: the area's own facilities too
-        facilities = facilities | Facility.objects.filter(community_id__in=ours)
-    extra = _further_codes(area.sites)
-    for row in facilities.order_by().values_list(
-        "id",
-        "name",
-        "slug",
-        "status",
-        "latitude",
-        "longitude",
-        "community_id",
-        "category__code",
-        "opened_on",
-        "planned_opening",
-    ):
+        facilities = facilities | Facility.objects.filter(community_id__in=_any(ours))
+    rows = list(
+        facilities.order_by().values_list(
+            "id",
+            "name",
+            "slug",
+            "status",
+            "latitude",
+            "longitude",
+            "community_id",
+            "category__code",
+            "opened_on",
+            "planned_opening",
+        )
+    )
+    codes = _further_codes(area.sites, {row[0] for row in rows})
+    for row in rows:
         fid, name, slug, status, lat, lng, cid, code, opened, due = row
         if fid not in nearest and cid not in ours:
             continue
@@ -727,21 +732,34 @@ def _place_spots(area: Area, changed: set[int]) -> None:
             lat,
             lng,
             cid,
-            (code, *extra.get(fid, ())),
+            (code, *sorted(set(codes.get(fid, ())) - {code})),
             when.year if when else None,
         )
     area.spots = spots
 
 
-def _further_codes(sites: coverage.Sites) -> dict[int, tuple[str, ...]]:
-    """Each facility's categories beyond its main one, from the engine's membership columns
-    (the first membership row of each facility is its main category)."""
-    further: dict[int, list[str]] = {}
-    seen: set[int] = set()
-    for row, code in zip(sites.member_row.tolist(), sites.member_code.tolist(), strict=True):
-        fid = int(sites.ids[row])
-        if fid in seen:
-            further.setdefault(fid, []).append(code)
-        else:
-            seen.add(fid)
-    return {fid: tuple(codes) for fid, codes in further.items()}
+def _distinct(arrays: list[np.ndarray]) -> list[int]:
+    """The facility ids (≥ 0) found in ``arrays``, without sorting hundreds of thousands."""
+    top = max((int(a.max()) for a in arrays if len(a)), default=-1)
+    seen = np.zeros(top + 1, dtype=bool)
+    for a in arrays:
+        seen[a[a >= 0]] = True
+    return np.flatnonzero(seen).tolist()
+
+
+def _any(ids) -> RawSQL:
+    """``ids`` for an ``__in`` lookup as one array parameter: a city's tens of thousands of ids
+    as separate parameters take longer to send than the query takes to run."""
+    return RawSQL("SELECT unnest(%s::bigint[])", [sorted(ids)])
+
+
+def _further_codes(sites: coverage.Sites, ids: set[int]) -> dict[int, list[str]]:
+    """Every category each of ``ids`` counts for in the engine's membership columns."""
+    if not ids:
+        return {}
+    owners = sites.ids[sites.member_row]
+    mask = np.isin(owners, list(ids))
+    codes: dict[int, list[str]] = {}
+    for fid, code in zip(owners[mask].tolist(), sites.member_code[mask].tolist(), strict=True):
+        codes.setdefault(fid, []).append(code)
+    return codes

@@ -27,7 +27,16 @@ def far_compound(community_a) -> ResidentialCompound:
 @pytest.fixture
 def facilities(compound_a, far_compound) -> dict[str, Facility]:
     community = compound_a.community
+    centre = place(
+        far_compound,
+        north=-120,
+        community=community,
+        category=category("service_centre"),
+        name="邻里中心",
+    )
+    centre.other_categories.add(category("elderly_care"), category("library"))
     return {
+        "centre": centre,
         "canteen": place(
             compound_a, north=200, community=community, category=category("canteen"), name="食堂"
         ),
@@ -94,6 +103,11 @@ def _recategorise(f, compound_a, far_compound):
     Facility.objects.filter(pk=f["station"].pk).update(category=category("canteen"))
 
 
+def _close_the_centre(f, compound_a, far_compound):
+    """A facility counting for further categories closes: they go with it."""
+    Facility.objects.filter(pk=f["centre"].pk).update(status=Facility.Status.CLOSED)
+
+
 def _delete(f, compound_a, far_compound):
     f["canteen"].delete()
 
@@ -111,7 +125,17 @@ def _add_idle_room(f, compound_a, far_compound):
 
 @pytest.mark.parametrize(
     "change",
-    [_add, _move, _close, _open_the_planned, _recategorise, _delete, _rename, _add_idle_room],
+    [
+        _add,
+        _move,
+        _close,
+        _open_the_planned,
+        _recategorise,
+        _close_the_centre,
+        _delete,
+        _rename,
+        _add_idle_room,
+    ],
 )
 def test_a_refreshed_area_equals_one_gathered_anew(
     change, community_a, compound_a, far_compound, facilities, django_assert_max_num_queries
