@@ -24,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -226,6 +227,7 @@ class ReportForm(forms.Form):
         required=False,
         empty_value=report_data.DEFAULT_PICKS,
     )
+    page = forms.IntegerField(required=False, min_value=1, max_value=100_000)
 
     def __init__(self, data, services: tuple[Service, ...], *, blank: str = "", **kwargs):
         super().__init__(data, **kwargs)
@@ -243,6 +245,7 @@ class ReportForm(forms.Form):
             sort=data.get("sort") or "",
             descending=data.get("order") == "desc",
             k=data.get("k") or report_data.DEFAULT_PICKS,
+            page=data.get("page") or 1,
         )
 
 
@@ -253,6 +256,7 @@ class Choices:
     sort: str
     descending: bool
     k: int
+    page: int = 1
 
     def query(self, *names: str, **override) -> str:
         """A query string of the named controls (non-default ones only), with overrides."""
@@ -269,7 +273,12 @@ class Choices:
 
 # The query parameters the pages read: a cache key holds them as asked for, cut short, so a page
 # whose body is cached never needs the categories to validate them first.
-CONTROLS = ("plan", "service", "sort", "order", "k")
+CONTROLS = ("plan", "service", "sort", "order", "k", "page")
+
+# A city's matrix comes in pages of this many communities; the gap list shows this many of the
+# largest gaps (the exports hold every row).
+MATRIX_PAGE = 100
+GAPS_SHOWN = 200
 
 
 # ---- shared plumbing ----
@@ -428,8 +437,12 @@ def _matrix(area: Area, choices: Choices):
     if sort not in SORTS and sort not in {s.code for s in area.required}:
         sort = ""
     links = _sort_links(area.required, sort, choices.descending, choices)
+    rows = area.matrix_rows(choices.plan, sort, choices.descending)
+    page = Paginator(rows, MATRIX_PAGE).get_page(choices.page)
     return {
-        "rows": area.matrix_rows(choices.plan, sort, choices.descending),
+        "rows": page.object_list,
+        "page": page if page.paginator.num_pages > 1 else None,
+        "page_query": choices.query("plan", "sort", "order"),
         "columns": links,
         "service_links": [links[s.code] for s in area.required],
         "services": area.required,
@@ -489,7 +502,8 @@ def _gaps(area: Area, choices: Choices):
     """Residents beyond each required service's walk, per community, most first."""
     gaps = area.gap_rows(choices.plan, choices.service)
     return {
-        "gaps": gaps,
+        "gaps": gaps[:GAPS_SHOWN],
+        "gap_count": len(gaps),
         "plan": choices.plan,
         "service": area.service(choices.service) if choices.service else None,
         "residents": sum(g.residents for g in gaps),

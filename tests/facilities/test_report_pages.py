@@ -376,3 +376,24 @@ def test_after_a_facility_edit_the_area_is_brought_up_to_date_not_gathered_again
     # The session, the user, the scope; the marks, the categories, the events, the changed
     # facility and its further categories, and the facilities to name.
     assert len(queries) <= 9
+
+
+def test_a_large_area_pages_the_matrix_and_shows_the_largest_gaps(
+    official, django_assert_max_num_queries, monkeypatch
+):
+    from facilities import reports
+
+    monkeypatch.setattr(reports, "MATRIX_PAGE", 10)
+    monkeypatch.setattr(reports, "GAPS_SHOWN", 5)
+    _district_of(official, 25)
+    client = client_for(official)
+
+    first = client.get(MATRIX, {"sort": "population", "order": "desc"})
+    assert [r.population for r in first.context["rows"]] == list(range(124, 114, -1))
+    assert "第 1 页，共 3 页" in first.content.decode()
+    third = client.get(MATRIX, {"sort": "population", "order": "desc", "page": "3"})
+    assert [r.population for r in third.context["rows"]] == list(range(104, 99, -1))
+
+    gaps = client.get(GAPS, {"service": "health_station"})
+    assert len(gaps.context["gaps"]) == 5 and gaps.context["gap_count"] == 25
+    assert [g.residents for g in gaps.context["gaps"]] == [124, 123, 122, 121, 120]
