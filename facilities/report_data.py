@@ -344,27 +344,31 @@ class Area:
         matrix = self.matrix(plan)
         services = [self.service(code)] if code else list(self.required)
         by_id = {p.id: p for p in self.places}
-        gaps = []
-        community = self.homes.community
+        communities, where = np.unique(self.homes.community, return_inverse=True)
         pop = self.homes.population
+        n = len(communities)
+        population = np.bincount(where, weights=pop, minlength=n)
+        gaps = []
         for service in services:
             if service is None:
                 continue
             out = ~matrix.covered(service.code) & (pop > 0)
             if not out.any():
                 continue
-            distance = matrix.distance[service.code]
-            for cid in np.unique(community[out]).tolist():
-                rows = out & (community == cid)
-                far = distance[rows]
+            residents = np.bincount(where, weights=pop * out, minlength=n)
+            compounds = np.bincount(where, weights=out, minlength=n)
+            farthest = np.full(n, -1.0)
+            np.maximum.at(farthest, where[out], matrix.distance[service.code][out])
+            for i in np.flatnonzero(compounds > 0).tolist():
+                far = float(farthest[i])
                 gaps.append(
                     Gap(
-                        by_id[cid],
+                        by_id[int(communities[i])],
                         service,
-                        int(pop[rows].sum()),
-                        int(rows.sum()),
-                        int(pop[community == cid].sum()),
-                        None if np.isinf(far).any() else float(far.max()),
+                        int(residents[i]),
+                        int(compounds[i]),
+                        int(population[i]),
+                        None if np.isinf(far) else far,
                     )
                 )
         gaps.sort(key=lambda g: (-g.residents, g.place.name, g.service.code))

@@ -422,6 +422,7 @@ def _overview(area: Area, choices: Choices):
     communities meeting the standard, and construction progress."""
     return {
         "report": overview(area),
+        "listed": MATRIX_PAGE,
         "chart_width": CHART_WIDTH,
         "bar_max": CHART_BAR,
         "bar_height": CHART_BAR_HEIGHT,

@@ -397,3 +397,19 @@ def test_a_large_area_pages_the_matrix_and_shows_the_largest_gaps(
     gaps = client.get(GAPS, {"service": "health_station"})
     assert len(gaps.context["gaps"]) == 5 and gaps.context["gap_count"] == 25
     assert [g.residents for g in gaps.context["gaps"]] == [124, 123, 122, 121, 120]
+
+
+def test_a_gap_names_its_longest_walk_or_none_within_reach(
+    official, compound_a, far_compound, canteen_a
+):
+    lat, lng = geo.offset(canteen_a.point, 700, 0)
+    middle = ResidentialCompound.objects.create(
+        community=compound_a.community, name="新竹中区", population=300, latitude=lat, longitude=lng
+    )
+    gaps = client_for(official).get(GAPS, {"service": "canteen"}).context["gaps"]
+    assert [(g.residents, g.compounds, g.farthest_m) for g in gaps] == [(1000, 2, None)]
+
+    far_compound.delete()  # now the longest walk is the middle compound's, 700 m
+    gaps = client_for(official).get(GAPS, {"service": "canteen"}).context["gaps"]
+    assert len(gaps) == 1 and gaps[0].residents == middle.population
+    assert gaps[0].farthest_m == pytest.approx(geo.distance_m(middle.point, canteen_a.point))
