@@ -56,6 +56,22 @@ STAFF_PERMISSIONS = {
         # Categories are city-wide: staff choose from them and may read the list.
         "view_category",
     ],
+    "courses": [
+        "view_term",
+        "add_term",
+        "change_term",
+        "delete_term",
+        "view_course",
+        "add_course",
+        "change_course",
+        "delete_course",
+        "view_courseclass",
+        "add_courseclass",
+        "change_courseclass",
+        "delete_courseclass",
+        # Enrolments change only through courses.enrolment (the admin's cancel action).
+        "view_enrolment",
+    ],
 }
 # City administrators hold every permission of these apps.
 CITY_ADMIN_APPS = ["communities", "facilities", "courses", "auth"]

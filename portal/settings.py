@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "communities",
     "facilities",
     "courses",
+    "residents",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,122 @@
+"""Courses in the back office, scoped like everything else (communities.access): staff keep their
+own community's terms, courses and classes, and see who is in each class."""
+
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from communities import access
+from communities.admin import CommunityScopedAdmin
+from courses import enrolment
+from courses.models import Course, CourseClass, Enrolment, Term
+from facilities.admin import ScopedInline
+from facilities.models import Facility
+
+
+@admin.register(Term)
+class TermAdmin(CommunityScopedAdmin):
+    list_display = [
+        "__str__",
+        "community",
+        "priority_opens",
+        "registration_opens",
+        "registration_closes",
+        "class_limit",
+    ]
+    list_filter = ["year", "season", "community__subdistrict__district"]
+    list_select_related = ["community"]
+    autocomplete_fields = ["community"]
+
+
+class ClassInline(ScopedInline, admin.TabularInline):
+    model = CourseClass
+    extra = 0
+    fields = [
+        "level",
+        "weekday",
+        "starts_at",
+        "ends_at",
+        "first_date",
+        "last_date",
+        "facility",
+        "room",
+        "teacher",
+        "capacity",
+        "min_age",
+        "max_age",
+        "enrolled_count",
+    ]
+    readonly_fields = ["enrolled_count"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "facility":
+            kwargs["queryset"] = access.editable(Facility.objects.all(), request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Course)
+class CourseAdmin(CommunityScopedAdmin):
+    list_display = ["name", "term", "subject", "audience", "fee"]
+    list_filter = ["subject", "audience", "term__year", "term__season"]
+    search_fields = ["name", "provider"]
+    list_select_related = ["term__community"]
+    inlines = [ClassInline]
+    exclude = ["slug"]
+
+
+class EnrolmentInline(ScopedInline, admin.TabularInline):
+    """The class's roster and waiting list, in order. Changes go through courses.enrolment (the
+    list's cancel action), never by editing rows here."""
+
+    model = Enrolment
+    extra = 0
+    fields = ["user", "status", "created_at", "enrolled_at", "by_staff"]
+    readonly_fields = fields
+    can_delete = False
+    ordering = ["id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CourseClass)
+class CourseClassAdmin(CommunityScopedAdmin):
+    list_display = ["__str__", "facility", "capacity", "enrolled_count", "teacher"]
+    list_filter = ["weekday", "course__subject", "course__term__year"]
+    search_fields = ["course__name", "teacher", "level"]
+    list_select_related = ["course", "facility"]
+    readonly_fields = ["enrolled_count"]
+    inlines = [EnrolmentInline]
+
+
+@admin.register(Enrolment)
+class EnrolmentAdmin(CommunityScopedAdmin):
+    list_display = ["user", "course_class", "status", "created_at", "enrolled_at", "by_staff"]
+    list_filter = ["status"]
+    list_select_related = ["user", "course_class__course", "by_staff"]
+    actions = ["cancel_enrolments"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Cancel (a freed seat goes to the first person waiting)"))
+    def cancel_enrolments(self, request, queryset):
+        promoted = 0
+        for row in queryset.filter(status__in=Enrolment.LIVE).order_by("id"):
+            promoted += enrolment.cancel(row) is not None
+        self.message_user(
+            request,
+            ngettext(
+                "Cancelled; %(n)s person moved up from the waiting list.",
+                "Cancelled; %(n)s people moved up from the waiting list.",
+                promoted,
+            )
+            % {"n": promoted},
+            messages.SUCCESS,
+        )

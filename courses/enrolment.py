@@ -1,0 +1,175 @@
+"""The one place enrolments are written, and the rules they keep.
+
+``check(user, course_class, now)`` says why a person may not apply (or None); ``enrol`` applies
+(a seat when one is free, else a place on the waiting list); ``cancel`` gives a seat up, and the
+first person waiting takes it at once. Every write locks the class row first, so concurrent
+requests for one class queue there (30 seats and 200 requests: 30 enrolled, 170 waiting in the
+order they arrived), and the person's own row, so the per-term limit holds across classes.
+
+The database holds the rest on its own: one live enrolment per person and class (a partial
+unique index) and ``enrolled_count ≤ capacity`` (a check constraint).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from courses.models import CourseClass, Enrolment
+from residents.models import Resident
+
+Status = Enrolment.Status
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why someone may not apply: a code for tests and the page, a sentence for the person."""
+
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+class Refused(Exception):
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(str(refusal.message))
+        self.refusal = refusal
+
+
+def _returning(user, course_class: CourseClass) -> bool:
+    """Whether ``user`` took a class of the same community in an earlier term."""
+    term = course_class.course.term
+    return (
+        Enrolment.objects.filter(
+            user=user,
+            status=Status.ENROLLED,
+            course_class__course__term__community_id=term.community_id,
+            course_class__course__term__starts_on__lt=term.starts_on,
+        )
+        .exclude(course_class__course__term=term)
+        .exists()
+    )
+
+
+def check(user, course_class: CourseClass, now: datetime | None = None) -> Refusal | None:
+    """The first rule ``user`` fails for ``course_class``, or None when they may apply."""
+    now = now or timezone.now()
+    term = course_class.course.term
+    resident = Resident.objects.filter(user=user).first()
+    if resident is None:
+        return Refusal("no-profile", _("Only residents with an account can enrol."))
+    if Enrolment.objects.filter(
+        user=user, course_class=course_class, status__in=Enrolment.LIVE
+    ).exists():
+        return Refusal("already", _("You are already in this class."))
+    if now >= term.registration_closes:
+        return Refusal("closed", _("Registration for this term has closed."))
+    if now < term.registration_opens:
+        early = term.priority_opens is not None and now >= term.priority_opens
+        if not (early and _returning(user, course_class)):
+            opens = timezone.localtime(term.registration_opens)
+            return Refusal(
+                "not-open",
+                _("Registration opens on %(date)s.") % {"date": f"{opens:%Y-%m-%d %H:%M}"},
+            )
+    age = resident.age_in(course_class.first_date.year)
+    if course_class.min_age is not None and age < course_class.min_age:
+        return Refusal(
+            "too-young",
+            _("This class is for people aged %(age)s and over.") % {"age": course_class.min_age},
+        )
+    if course_class.max_age is not None and age > course_class.max_age:
+        return Refusal(
+            "too-old",
+            _("This class is for people aged up to %(age)s.") % {"age": course_class.max_age},
+        )
+    taken = Enrolment.objects.filter(
+        user=user, course_class__course__term=term, status__in=Enrolment.LIVE
+    ).count()
+    if taken >= term.class_limit:
+        return Refusal(
+            "limit",
+            _(
+                "You already have %(n)s classes this term, the most one person may take. "
+                "Cancel one to choose another."
+            )
+            % {"n": taken},
+        )
+    return None
+
+
+def enrol(user, course_class: CourseClass, *, by=None, now: datetime | None = None) -> Enrolment:
+    """Apply: a seat if one is free, else the next place on the waiting list. ``by`` is the
+    staff member enrolling at the desk. Raises Refused with the reason when a rule says no."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # The person first, then the class: every writer takes them in this order.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        locked = (
+            CourseClass.objects.select_for_update(of=("self",))
+            .select_related("course__term")
+            .get(pk=course_class.pk)
+        )
+        refusal = check(user, locked, now)
+        if refusal:
+            raise Refused(refusal)
+        seat = locked.enrolled_count < locked.capacity
+        if seat:
+            CourseClass.objects.filter(pk=locked.pk).update(enrolled_count=F("enrolled_count") + 1)
+        return Enrolment.objects.create(
+            course_class=locked,
+            user=user,
+            status=Status.ENROLLED if seat else Status.WAITLISTED,
+            enrolled_at=now if seat else None,
+            by_staff=by,
+        )
+
+
+def cancel(enrolment: Enrolment, *, now: datetime | None = None) -> Enrolment | None:
+    """Give up a seat or a place on the waiting list. A freed seat goes at once to the first
+    person waiting, whose enrolment is returned."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked_class = CourseClass.objects.select_for_update().get(pk=enrolment.course_class_id)
+        mine = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
+        if mine.status == Status.CANCELLED:
+            return None
+        had_seat = mine.status == Status.ENROLLED
+        mine.status, mine.cancelled_at = Status.CANCELLED, now
+        mine.save(update_fields=["status", "cancelled_at"])
+        if not had_seat:
+            return None
+        first = (
+            Enrolment.objects.select_for_update()
+            .filter(course_class=locked_class, status=Status.WAITLISTED)
+            .order_by("id")  # ids are handed out under the class lock: the order of arrival
+            .first()
+        )
+        if first is None:
+            CourseClass.objects.filter(pk=locked_class.pk).update(
+                enrolled_count=F("enrolled_count") - 1
+            )
+            return None
+        first.status, first.enrolled_at = Status.ENROLLED, now
+        first.save(update_fields=["status", "enrolled_at"])
+        return first
+
+
+def waitlist_position(enrolment: Enrolment) -> int | None:
+    """1 for the first person waiting; None when not waiting."""
+    if enrolment.status != Status.WAITLISTED:
+        return None
+    return (
+        Enrolment.objects.filter(
+            course_class_id=enrolment.course_class_id,
+            status=Status.WAITLISTED,
+            id__lt=enrolment.id,
+        ).count()
+        + 1
+    )

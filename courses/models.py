@@ -1,0 +1,256 @@
+"""Courses: Term (学期) → Course → Class (班次) → Enrolment (DESIGN.md §3 "Courses").
+
+The rules an enrolment must keep live in ``courses.enrolment``, the one place that writes
+enrolments; the database holds what it can on its own: one live enrolment per person and class,
+and a class's enrolled count (kept beside it, under the class row's lock) never above its capacity.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from communities.models import Community, PinyinSlugMixin
+from facilities.models import Facility
+
+
+class Term(models.Model):
+    """A community's term: its registration window (returning students may start earlier) and
+    how many classes one person may take in it."""
+
+    class Season(models.TextChoices):
+        SPRING = "spring", _("spring")
+        AUTUMN = "autumn", _("autumn")
+
+    community = models.ForeignKey(
+        Community, on_delete=models.CASCADE, related_name="terms", verbose_name=_("community")
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    season = models.CharField(_("season"), max_length=10, choices=Season)
+    priority_opens = models.DateTimeField(
+        _("registration opens for returning students"),
+        null=True,
+        blank=True,
+        help_text=_("Leave empty when everyone starts together."),
+    )
+    registration_opens = models.DateTimeField(_("registration opens"))
+    registration_closes = models.DateTimeField(_("registration closes"))
+    starts_on = models.DateField(_("first day"))
+    ends_on = models.DateField(_("last day"))
+    class_limit = models.PositiveSmallIntegerField(
+        _("classes per person"), default=2, help_text=_("How many classes one person may take.")
+    )
+
+    community_path = "community__"
+
+    class Meta:
+        ordering = ["-year", "season", "community"]
+        verbose_name = _("term")
+        verbose_name_plural = _("terms")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community", "year", "season"], name="courses_term_one_per_season"
+            ),
+            models.CheckConstraint(
+                condition=Q(registration_opens__lt=F("registration_closes")),
+                name="courses_term_window_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(priority_opens__isnull=True)
+                | Q(priority_opens__lte=F("registration_opens")),
+                name="courses_term_priority_first",
+            ),
+            models.CheckConstraint(
+                condition=Q(starts_on__lte=F("ends_on")), name="courses_term_dates_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(class_limit__gte=1), name="courses_term_class_limit_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.get_season_display()}"
+
+
+class Course(PinyinSlugMixin):
+    class Audience(models.TextChoices):
+        SENIOR = "senior", _("seniors")
+        YOUTH = "youth", _("children and young people")
+        ALL = "all", _("all ages")
+        PARENT_CHILD = "parent_child", _("parents with children")
+
+    # What a course teaches, as residents look for it (the seed courses and their neighbours).
+    class Subject(models.TextChoices):
+        PHOTOGRAPHY = "photography", _("photography")
+        COOKING = "cooking", _("cooking")
+        VIDEO = "video", _("video editing")
+        CALLIGRAPHY = "calligraphy", _("calligraphy and painting")
+        GUZHENG = "guzheng", _("guzheng")
+        PIANO = "piano", _("electric piano")
+        GUITAR = "guitar", _("guitar")
+        HOMEWORK = "homework", _("after-school tutoring")
+        READING = "reading", _("picture-book reading")
+        CRAFTS = "crafts", _("handicrafts")
+        SPORTS = "sports", _("parent-child sports")
+        DANCE = "dance", _("dance")
+        HEALTH = "health", _("health and fitness")
+        PHONE = "phone", _("smartphone skills")
+        OTHER = "other", _("other")
+
+    term = models.ForeignKey(
+        Term, on_delete=models.CASCADE, related_name="courses", verbose_name=_("term")
+    )
+    name = models.CharField(_("title"), max_length=80)
+    slug = models.SlugField(_("address name"), max_length=100, unique=True, blank=True)
+    subject = models.CharField(_("subject"), max_length=20, choices=Subject)
+    audience = models.CharField(_("audience"), max_length=20, choices=Audience)
+    provider = models.CharField(_("provider"), max_length=100, blank=True)
+    fee = models.DecimalField(_("fee per term (yuan)"), max_digits=8, decimal_places=2, default=0)
+    description = models.TextField(_("description"), blank=True)
+
+    community_path = "term__community__"
+
+    class Meta:
+        ordering = ["term", "name"]
+        verbose_name = _("course")
+        verbose_name_plural = _("courses")
+        constraints = [
+            models.UniqueConstraint(fields=["term", "name"], name="courses_course_unique_name"),
+            models.CheckConstraint(condition=Q(fee__gte=0), name="courses_course_fee_positive"),
+            models.CheckConstraint(condition=~Q(slug=""), name="courses_course_slug_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class CourseClass(models.Model):
+    """A class (班次): one group of a course, meeting weekly in a facility."""
+
+    course = models.ForeignKey(
+        Course, on_delete=models.CASCADE, related_name="classes", verbose_name=_("course")
+    )
+    level = models.CharField(_("level"), max_length=40, blank=True, help_text=_("e.g. 初级"))
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday)
+    starts_at = models.TimeField(_("starts at"))
+    ends_at = models.TimeField(_("ends at"))
+    first_date = models.DateField(_("first meeting"))
+    last_date = models.DateField(_("last meeting"))
+    facility = models.ForeignKey(
+        Facility,
+        on_delete=models.PROTECT,
+        related_name="classes",
+        verbose_name=_("meets in"),
+    )
+    room = models.CharField(_("room"), max_length=60, blank=True)
+    teacher = models.CharField(_("teacher"), max_length=60, blank=True)
+    capacity = models.PositiveSmallIntegerField(_("seats"))
+    min_age = models.PositiveSmallIntegerField(_("youngest age"), null=True, blank=True)
+    max_age = models.PositiveSmallIntegerField(_("oldest age"), null=True, blank=True)
+    # Seats taken, kept by courses.enrolment under this row's lock: the database refuses more
+    # than ``capacity``, whatever the code does.
+    enrolled_count = models.PositiveSmallIntegerField(_("enrolled"), default=0, editable=False)
+
+    community_path = "course__term__community__"
+
+    class Meta:
+        ordering = ["course", "weekday", "starts_at", "level"]
+        verbose_name = _("class")
+        verbose_name_plural = _("classes")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(capacity__gte=1), name="courses_class_capacity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(enrolled_count__lte=F("capacity")),
+                name="courses_class_never_over_capacity",
+                violation_error_message=_("There are more people enrolled than seats."),
+            ),
+            models.CheckConstraint(
+                condition=Q(starts_at__lt=F("ends_at")), name="courses_class_times_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(first_date__lte=F("last_date")), name="courses_class_dates_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_age__isnull=True)
+                | Q(max_age__isnull=True)
+                | Q(min_age__lte=F("max_age")),
+                name="courses_class_ages_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        level = f" {self.level}" if self.level else ""
+        return f"{self.course.name}{level} ({self.get_weekday_display()} {self.starts_at:%H:%M})"
+
+    @property
+    def seats_left(self) -> int:
+        return max(self.capacity - self.enrolled_count, 0)
+
+
+class Enrolment(models.Model):
+    class Status(models.TextChoices):
+        ENROLLED = "enrolled", _("enrolled")
+        WAITLISTED = "waitlisted", _("on the waiting list")
+        CANCELLED = "cancelled", _("cancelled")
+
+    LIVE = (Status.ENROLLED, Status.WAITLISTED)
+
+    course_class = models.ForeignKey(
+        CourseClass, on_delete=models.CASCADE, related_name="enrolments", verbose_name=_("class")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="enrolments",
+        verbose_name=_("resident"),
+    )
+    status = models.CharField(_("status"), max_length=12, choices=Status)
+    created_at = models.DateTimeField(_("applied"), auto_now_add=True)
+    enrolled_at = models.DateTimeField(_("enrolled"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    # Staff who enrolled the resident at the desk (代办); empty when residents did it themselves.
+    by_staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("enrolled at the desk by"),
+    )
+
+    community_path = "course_class__course__term__community__"
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course_class", "user"],
+                condition=Q(status__in=["enrolled", "waitlisted"]),
+                name="courses_enrolment_one_live_per_class",
+                violation_error_message=_("This person is already in this class."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status="enrolled", enrolled_at__isnull=False) | ~Q(status="enrolled"),
+                name="courses_enrolment_enrolled_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["course_class", "status", "id"], name="courses_enrol_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.course_class}"
