@@ -12,6 +12,9 @@ urlpatterns = [
     path("", include("communities.urls")),
     path("facilities/", include("facilities.urls")),
     path("reports/", include("facilities.report_urls")),
+    path("courses/", include("courses.urls")),
+    path("me/", include("courses.me_urls")),
+    path("accounts/", include("residents.urls")),
     path("healthz", healthz, name="healthz"),
     # The language switch sets a display preference only, so it needs no CSRF token, and pages
     # for anonymous visitors can be cached whole (portal.caching.public_page).

@@ -1,0 +1,5 @@
+"""/me/: a resident's classes, waiting-list places and calendar feed (courses.views)."""
+
+app_name = "me"
+
+urlpatterns = []

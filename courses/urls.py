@@ -1,0 +1,5 @@
+"""The residents' course pages (courses.views)."""
+
+app_name = "courses"
+
+urlpatterns = []
