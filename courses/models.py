@@ -146,9 +146,10 @@ class CourseClass(models.Model):
     ends_at = models.TimeField(_("ends at"))
     first_date = models.DateField(_("first meeting"))
     last_date = models.DateField(_("last meeting"))
+    # A venue with classes cannot be deleted by itself; with its whole community it can.
     facility = models.ForeignKey(
         Facility,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         related_name="classes",
         verbose_name=_("meets in"),
     )

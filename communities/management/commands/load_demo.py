@@ -23,6 +23,7 @@ from communities import demo_data
 from communities.demo_data import DEMO_PASSWORD, DemoCommunity, DemoDistrict
 from communities.models import Community, District, Membership, ResidentialCompound, Subdistrict
 from communities.roles import make_staff
+from courses.demo import load_demo_courses, load_demo_residents
 from facilities.demo import load_demo_facilities
 from facilities.models import Facility, HoursException, Meal, OpeningHours
 from portal import audit, caching
@@ -176,6 +177,7 @@ class Command(BaseCommand):
             subdistricts = self._load_subdistricts(districts)
             communities = self._load_communities(subdistricts)
             load_demo_facilities(communities)
+            load_demo_courses(communities)
             credentials = [] if no_accounts else self._load_accounts(districts, communities)
         caching.bump()  # bulk writes send no signals
         if verbosity >= 1:
@@ -299,6 +301,8 @@ class Command(BaseCommand):
         credentials.append(
             Credential(demo_data.CITY_ADMIN_USERNAME, str(Membership.Role.CITY_ADMIN.label), "全部")
         )
+        for phone, name in load_demo_residents(communities, self._password_hash):
+            credentials.append(Credential(phone, "居民", name))
         return credentials
 
     # -- output --

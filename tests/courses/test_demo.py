@@ -1,0 +1,42 @@
+"""load_demo's courses: the seed classes in a term open around today, a full class with people
+waiting, demo residents; loading again changes nothing."""
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from courses.models import CourseClass, Enrolment, Term
+from residents.models import Resident
+
+
+@pytest.mark.django_db
+def test_the_demo_term_is_open_today_with_a_full_class_and_people_waiting():
+    call_command("load_demo", verbosity=0)
+
+    now = timezone.now()
+    terms = Term.objects.all()
+    assert {t.community.name for t in terms} == {"林园社区", "安东社区", "大学城社区"}
+    assert all(t.registration_opens <= now < t.registration_closes for t in terms)
+    assert all(t.priority_opens < t.registration_opens for t in terms)
+    photography = CourseClass.objects.get(course__name="摄影", level="初级")
+    assert (photography.capacity, photography.enrolled_count) == (6, 6)
+    assert photography.enrolments.filter(status="waitlisted").count() == 2
+    assert photography.facility.community.name == "林园社区"
+    levels = set(CourseClass.objects.filter(course__name="吉他").values_list("level", flat=True))
+    assert levels == {"初级", "中级"}
+    assert Resident.objects.filter(phone="13800000001", name="张桂兰").exists()
+
+    counts = (CourseClass.objects.count(), Enrolment.objects.count(), Resident.objects.count())
+    call_command("load_demo", verbosity=0)
+    assert counts == (
+        CourseClass.objects.count(),
+        Enrolment.objects.count(),
+        Resident.objects.count(),
+    )
+
+
+@pytest.mark.django_db
+def test_without_accounts_no_resident_is_made():
+    call_command("load_demo", "--no-accounts", verbosity=0)
+    assert CourseClass.objects.exists()
+    assert not Resident.objects.exists() and not Enrolment.objects.exists()
