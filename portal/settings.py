@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "facilities",
     "courses",
     "residents",
+    "wishes",
 ]
 
 MIDDLEWARE = [

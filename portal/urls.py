@@ -14,6 +14,7 @@ urlpatterns = [
     path("reports/", include("facilities.report_urls")),
     path("courses/", include("courses.urls")),
     path("me/", include("courses.me_urls")),
+    path("wishes/", include("wishes.urls")),
     path("accounts/", include("residents.urls")),
     path("healthz", healthz, name="healthz"),
     # The language switch sets a display preference only, so it needs no CSRF token, and pages
