@@ -72,9 +72,16 @@ STAFF_PERMISSIONS = {
         # Enrolments change only through courses.enrolment (the admin's cancel action).
         "view_enrolment",
     ],
+    "wishes": [
+        # Staff answer wishes (status and reply) and remove abusive ones; supports are the
+        # residents' and not in the admin.
+        "view_wish",
+        "change_wish",
+        "delete_wish",
+    ],
 }
 # City administrators hold every permission of these apps.
-CITY_ADMIN_APPS = ["communities", "facilities", "courses", "auth"]
+CITY_ADMIN_APPS = ["communities", "facilities", "courses", "wishes", "auth"]
 
 
 def sync_role_groups(**kwargs) -> dict[str, Group]:

@@ -17,6 +17,7 @@ from communities.forms import DisplayForm, SearchForm
 from communities.models import Community, District, Membership, ResidentialCompound, Subdistrict
 from facilities.views import community_panels, home_panels
 from portal import audit, caching
+from residents.models import Resident
 
 SEARCH_LIMIT = 20
 ELDER_COOKIE_AGE = 365 * 24 * 3600
@@ -216,10 +217,14 @@ def account(request: HttpRequest) -> HttpResponse:
         .annotate(compound_count=Count("compounds"))
         .order_by("subdistrict__district__code", "subdistrict__code", "name")
     )
+    # A resident's profile (residents.models), when this account has one.
+    resident = (
+        Resident.objects.filter(user=request.user).select_related("compound__community").first()
+    )
     return render(
         request,
         "communities/account.html",
-        {"memberships": memberships, "scope": scope, "area": area},
+        {"memberships": memberships, "scope": scope, "area": area, "resident": resident},
     )
 
 

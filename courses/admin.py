@@ -1,13 +1,16 @@
 """Courses in the back office, scoped like everything else (communities.access): staff keep their
 own community's terms, courses and classes, and see who is in each class."""
 
+from functools import partial
+
 from django.contrib import admin, messages
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from communities import access
 from communities.admin import CommunityScopedAdmin
-from courses import enrolment
+from courses import desk, enrolment
 from courses.models import Course, CourseClass, Enrolment, Term
 from facilities.admin import ScopedInline
 from facilities.models import Facility
@@ -87,6 +90,21 @@ class CourseClassAdmin(CommunityScopedAdmin):
     list_select_related = ["course", "facility"]
     readonly_fields = ["enrolled_count"]
     inlines = [EnrolmentInline]
+    change_form_template = "admin/courses/courseclass/change_form.html"
+
+    def get_urls(self):
+        def view(function):
+            return self.admin_site.admin_view(partial(function, model_admin=self))
+
+        return [
+            path("<path:object_id>/desk/", view(desk.desk), name="courses_courseclass_desk"),
+            path(
+                "<path:object_id>/roster.xlsx",
+                view(desk.roster),
+                name="courses_courseclass_roster",
+            ),
+            *super().get_urls(),
+        ]
 
 
 @admin.register(Enrolment)

@@ -5,7 +5,8 @@
 大学城社区's youth programme (课后辅导, 绘本阅读, 手工, 亲子运动会) come from the news; the classes
 meet in each community's own facilities. Dates move with the day it is loaded: registration
 opened a week ago (returning students three days before that) and closes in a fortnight; classes
-start in three weeks and run sixteen weeks.
+start in three weeks and run sixteen weeks. 视频剪辑 is full with people waiting; 摄影 has one seat
+left.
 
 Safe to run again: rows are matched by their natural keys, enrolments are only added.
 """
@@ -64,7 +65,7 @@ COURSES = (
     DemoCourse(
         "林园社区", "视频剪辑", "video", "senior", "林园社区老年大学", 120,
         "把手机里的照片和视频剪成小片子，配上音乐和字幕，发给儿女。",
-        (DemoClass("", 4, time(9, 30), time(11), 15, "赵老师", 50),),
+        (DemoClass("", 4, time(9, 30), time(11), 4, "赵老师", 50),),
     ),
     DemoCourse(
         "安东社区", "古筝", "guzheng", "all", "安东社区邻里中心", 300,
@@ -122,11 +123,14 @@ RESIDENTS = (
     ("13800000009", "周海燕", 1986, "大学城社区"),
     ("13800000010", "吴晓东", 1983, "安东社区"),
 )
-# Who is enrolled where, in order: 摄影 初级 has six seats for eight people, so two wait.
+# Who is enrolled where, in order: 摄影 初级 keeps one seat of six; 视频剪辑 (four seats) is full
+# with two people waiting. Nobody takes more than the two classes a season allows.
 ENROLMENTS = (
     ("摄影", "初级", ("13800000001", "13800000002", "13800000003", "13800000004",
-                    "13800000005", "13800000006", "13800000007", "13800000008")),
+                    "13800000005")),
     ("烹饪", "", ("13800000002", "13800000003")),
+    ("视频剪辑", "", ("13800000004", "13800000005", "13800000006", "13800000007",
+                   "13800000008", "13800000001")),
     ("古筝", "初级", ("13800000010",)),
 )  # fmt: skip
 

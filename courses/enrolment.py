@@ -89,8 +89,12 @@ def check(user, course_class: CourseClass, now: datetime | None = None) -> Refus
             "too-old",
             _("This class is for people aged up to %(age)s.") % {"age": course_class.max_age},
         )
+    # The limit is one person's across the city's communities: every term of the same season.
     taken = Enrolment.objects.filter(
-        user=user, course_class__course__term=term, status__in=Enrolment.LIVE
+        user=user,
+        course_class__course__term__year=term.year,
+        course_class__course__term__season=term.season,
+        status__in=Enrolment.LIVE,
     ).count()
     if taken >= term.class_limit:
         return Refusal(

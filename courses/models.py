@@ -16,7 +16,7 @@ from facilities.models import Facility
 
 class Term(models.Model):
     """A community's term: its registration window (returning students may start earlier) and
-    how many classes one person may take in it."""
+    how many classes one person may take in the season, counting every community's term of it."""
 
     class Season(models.TextChoices):
         SPRING = "spring", _("spring")

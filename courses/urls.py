@@ -1,5 +1,13 @@
 """The residents' course pages (courses.views)."""
 
+from django.urls import path
+
+from courses import views
+
 app_name = "courses"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.course_list, name="list"),
+    path("classes/<int:pk>/enrol/", views.enrol, name="enrol"),
+    path("<slug:slug>/", views.detail, name="detail"),
+]

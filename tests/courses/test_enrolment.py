@@ -59,6 +59,28 @@ def test_the_per_term_limit_counts_seats_and_waiting_places(term, compound_a, ph
     assert not piano.enrolments.exists()
 
 
+def test_the_limit_counts_every_communitys_term_of_the_season(
+    term, compound_a, compound_b, photography
+):
+    """摄影 in 林园社区 and 古筝 in 安东社区: the third class of the autumn is refused anywhere."""
+    elsewhere = Term.objects.create(
+        community=compound_b.community,
+        year=term.year,
+        season=term.season,
+        registration_opens=term.registration_opens,
+        registration_closes=term.registration_closes,
+        starts_on=term.starts_on,
+        ends_on=term.ends_on,
+    )
+    guzheng = make_class(elsewhere, compound_b, "古筝")
+    piano = make_class(elsewhere, compound_b, "电钢琴")
+    user = resident("13900000009")
+    enrolment.enrol(user, photography, now=NOW)
+    enrolment.enrol(user, guzheng, now=NOW)
+
+    assert enrolment.check(user, piano, NOW).code == "limit"
+
+
 def test_one_live_enrolment_per_person_and_class(photography):
     user = resident("13900000002")
     mine = enrolment.enrol(user, photography, now=NOW)

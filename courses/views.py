@@ -1,0 +1,298 @@
+"""Residents' course pages: the list of classes, a course's page, applying and cancelling (with a
+confirmation step each), /me/ and its private calendar feed.
+
+Every write goes through ``courses.enrolment``; the views gather what the templates show in a
+fixed number of queries (a course page adds the enrolment rules' own few per class for the
+signed-in visitor).
+"""
+
+from dataclasses import dataclass
+from itertools import groupby
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from communities.models import Community
+from courses import calendar, enrolment
+from courses.forms import CourseFilterForm
+from courses.models import Course, CourseClass, Enrolment
+from portal import caching
+from residents.models import Resident, new_token
+
+PAGE_SIZE = 50
+Status = Enrolment.Status
+
+
+# ---- shared pieces ----
+
+
+def classes_with_waiting() -> QuerySet[CourseClass]:
+    """Classes with what their rows show: course, term, community and venue joined, and how many
+    wait (``waiting``) counted in the same query."""
+    return CourseClass.objects.select_related("course__term__community", "facility").annotate(
+        waiting=Count("enrolments", filter=Q(enrolments__status=Status.WAITLISTED))
+    )
+
+
+def current(classes: QuerySet[CourseClass], today) -> QuerySet[CourseClass]:
+    """Classes of terms that have not ended."""
+    return classes.filter(course__term__ends_on__gte=today)
+
+
+def mine(request: HttpRequest) -> QuerySet[Enrolment]:
+    """The signed-in person's live enrolments: the only ones their pages may reach."""
+    return Enrolment.objects.filter(user=request.user, status__in=Enrolment.LIVE)
+
+
+def _class_name(course_class: CourseClass) -> str:
+    if course_class.level:
+        return f"{course_class.course.name} {course_class.level}"
+    return course_class.course.name
+
+
+@dataclass(frozen=True)
+class ClassRow:
+    """A class on a course's page, with where the visitor stands."""
+
+    course_class: CourseClass
+    held: Enrolment | None = None  # the visitor's own live enrolment
+    position: int | None = None  # on the waiting list
+    refusal: enrolment.Refusal | None = None
+
+
+# ---- pages ----
+
+
+@require_GET
+@vary_on_headers("HX-Request")  # the page and its fragment must not share a cache entry
+@caching.public_page
+def course_list(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    communities = list(
+        Community.objects.filter(terms__ends_on__gte=today)
+        .distinct()
+        .order_by("name")
+        .values_list("slug", "name")
+    )
+    form = CourseFilterForm(request.GET, communities=communities)
+    groups, page = [], None
+    if form.is_valid():
+        data = form.cleaned_data
+        classes = current(classes_with_waiting(), today)
+        if data["audience"]:
+            classes = classes.filter(course__audience=data["audience"])
+        if data["subject"]:
+            classes = classes.filter(course__subject=data["subject"])
+        if data["community"]:
+            classes = classes.filter(course__term__community__slug=data["community"])
+        if data["weekday"] is not None:
+            classes = classes.filter(weekday=data["weekday"])
+        if data["seats"]:
+            classes = classes.filter(enrolled_count__lt=F("capacity"))
+        classes = classes.order_by(
+            "course__name", "course_id", "weekday", "starts_at", "level", "pk"
+        )
+        page = Paginator(classes, PAGE_SIZE).get_page(data["page"] or 1)
+        groups = [
+            (course, list(rows))
+            for course, rows in groupby(page.object_list, key=lambda c: c.course)
+        ]
+
+    template = "courses/list.html"
+    if request.htmx:
+        template += "#results"
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        template,
+        {"form": form, "groups": groups, "page": page, "page_query": query.urlencode()},
+    )
+
+
+@require_GET
+@caching.public_page
+def detail(request: HttpRequest, slug: str) -> HttpResponse:
+    course = get_object_or_404(Course.objects.select_related("term__community"), slug=slug)
+    classes = list(
+        classes_with_waiting().filter(course=course).order_by("weekday", "starts_at", "level", "pk")
+    )
+    rows = [ClassRow(c) for c in classes]
+    if request.user.is_authenticated:
+        now = timezone.now()
+        held = {e.course_class_id: e for e in mine(request).filter(course_class__in=classes)}
+        rows = []
+        for course_class in classes:
+            held_here = held.get(course_class.pk)
+            if held_here:
+                rows.append(
+                    ClassRow(course_class, held_here, enrolment.waitlist_position(held_here))
+                )
+            else:
+                rows.append(
+                    ClassRow(course_class, refusal=enrolment.check(request.user, course_class, now))
+                )
+    return render(
+        request,
+        "courses/detail.html",
+        {"course": course, "term": course.term, "rows": rows},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def enrol(request: HttpRequest, pk: int) -> HttpResponse:
+    course_class = get_object_or_404(classes_with_waiting(), pk=pk)
+    course = course_class.course
+    if request.method == "POST":
+        try:
+            made = enrolment.enrol(request.user, course_class)
+        except enrolment.Refused as refused:
+            messages.error(request, str(refused.refusal.message))
+            return redirect("courses:detail", slug=course.slug)
+        name = _class_name(course_class)
+        if made.status == Status.ENROLLED:
+            messages.success(request, _("You are enrolled in %(name)s.") % {"name": name})
+        else:
+            messages.success(
+                request,
+                _("You are number %(n)s on the waiting list for %(name)s.")
+                % {"n": enrolment.waitlist_position(made), "name": name},
+            )
+        return redirect("me:home")
+    return render(
+        request,
+        "courses/enrol.html",
+        {
+            "course": course,
+            "term": course.term,
+            "course_class": course_class,
+            "refusal": enrolment.check(request.user, course_class),
+            # Where the waiting list would put me now: after everyone already waiting.
+            "position": course_class.waiting + 1,
+        },
+    )
+
+
+@login_required
+@require_GET
+def me(request: HttpRequest) -> HttpResponse:
+    resident = Resident.objects.filter(user=request.user).first()
+    enrolments = list(
+        mine(request)
+        .filter(course_class__course__term__ends_on__gte=timezone.localdate())
+        .select_related("course_class__course__term__community", "course_class__facility")
+        .order_by("course_class__weekday", "course_class__starts_at", "pk")
+    )
+    enrolled = [e for e in enrolments if e.status == Status.ENROLLED]
+    waiting = [
+        (e, enrolment.waitlist_position(e)) for e in enrolments if e.status != Status.ENROLLED
+    ]
+    feed_url = webcal_url = None
+    if resident:
+        feed_url = request.build_absolute_uri(
+            reverse("me:calendar", kwargs={"token": resident.calendar_token})
+        )
+        webcal_url = "webcal://" + feed_url.split("://", 1)[1]
+    return render(
+        request,
+        "courses/me.html",
+        {
+            "resident": resident,
+            "enrolled": enrolled,
+            "waiting": waiting,
+            "feed_url": feed_url,
+            "webcal_url": webcal_url,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    mine_ = get_object_or_404(
+        mine(request).select_related(
+            "course_class__course__term__community", "course_class__facility"
+        ),
+        pk=pk,
+    )
+    name = _class_name(mine_.course_class)
+    if request.method == "POST":
+        enrolment.cancel(mine_)
+        if mine_.status == Status.ENROLLED:
+            text = _("You have given up your place in %(name)s.")
+        else:
+            text = _("You have left the waiting list for %(name)s.")
+        messages.success(request, text % {"name": name})
+        return redirect("me:home")
+    return render(
+        request,
+        "courses/cancel.html",
+        {
+            "enrolment": mine_,
+            "course_class": mine_.course_class,
+            "position": enrolment.waitlist_position(mine_),
+            "others_waiting": mine_.status == Status.ENROLLED
+            and mine_.course_class.enrolments.filter(status=Status.WAITLISTED).exists(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def new_calendar_address(request: HttpRequest) -> HttpResponse:
+    resident = get_object_or_404(Resident, user=request.user)
+    resident.calendar_token = new_token()
+    resident.save(update_fields=["calendar_token"])
+    messages.success(
+        request,
+        _("Your calendar has a new address. The old one no longer works: use the new one."),
+    )
+    return redirect(reverse("me:home") + "#calendar")
+
+
+@require_GET
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """The private feed: the token in the address is the only key, so a wrong one is a 404 and
+    the answer is never cached by anything shared."""
+    resident = Resident.objects.filter(calendar_token=token).select_related("user").first()
+    if resident is None:
+        raise Http404
+    host = request.get_host().split(":", 1)[0]
+    rows = (
+        Enrolment.objects.filter(user=resident.user, status=Status.ENROLLED)
+        .select_related("course_class__course", "course_class__facility")
+        .order_by("pk")
+    )
+    meetings = [
+        calendar.Meeting(
+            uid=f"enrolment-{e.pk}@{host}",
+            summary=_class_name(e.course_class),
+            location=" ".join(
+                part for part in (e.course_class.facility.name, e.course_class.room) if part
+            ),
+            weekday=e.course_class.weekday,
+            starts_at=e.course_class.starts_at,
+            ends_at=e.course_class.ends_at,
+            first_date=e.course_class.first_date,
+            last_date=e.course_class.last_date,
+            description=_("Teacher: %(name)s") % {"name": e.course_class.teacher}
+            if e.course_class.teacher
+            else "",
+        )
+        for e in rows
+    ]
+    body = calendar.feed(meetings, name=_("My classes"), now=timezone.now())
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response

@@ -1,0 +1,125 @@
+"""The front desk (代办) and the roster: staff enrol residents in their own classes, registering
+new ones; the roster is the one place full mobile numbers show."""
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from courses import enrolment
+from courses.models import Term
+from residents.models import Resident
+from tests.conftest import client_for
+from tests.courses.conftest import resident, residents
+
+
+@pytest.fixture
+def term(community_a) -> Term:
+    """Open now: the desk enrols at the real time."""
+    now = timezone.now()
+    return Term.objects.create(
+        community=community_a,
+        year=now.year,
+        season=Term.Season.AUTUMN,
+        registration_opens=now - timedelta(days=1),
+        registration_closes=now + timedelta(days=14),
+        starts_on=(now + timedelta(days=20)).date(),
+        ends_on=(now + timedelta(days=140)).date(),
+    )
+
+
+def desk_url(course_class) -> str:
+    return reverse("admin:courses_courseclass_desk", args=[course_class.pk])
+
+
+def roster_url(course_class) -> str:
+    return reverse("admin:courses_courseclass_roster", args=[course_class.pk])
+
+
+def test_staff_enrol_an_existing_resident_by_number(staff_a, photography):
+    user = resident("13912345678")
+
+    response = client_for(staff_a).post(desk_url(photography), {"phone": "13912345678"})
+
+    assert response.status_code == 302
+    mine = photography.enrolments.get(user=user)
+    assert (mine.status, mine.by_staff) == ("enrolled", staff_a)
+
+
+def test_a_new_resident_is_registered_and_can_sign_in_with_the_password_given(
+    staff_a, photography, compound_a
+):
+    client = client_for(staff_a)
+    response = client.post(
+        desk_url(photography),
+        {"phone": "13712345678", "name": "孙大妈", "birth_year": "1957", "compound": compound_a.pk},
+        follow=True,
+    )
+
+    made = Resident.objects.get(phone="13712345678")
+    assert (made.name, made.birth_year, made.compound) == ("孙大妈", 1957, compound_a)
+    assert photography.enrolments.get(user=made.user).status == "enrolled"
+    notes = [str(m) for m in get_messages(response.wsgi_request)] or [
+        m.message for m in response.context["messages"]
+    ]
+    password = next(
+        re.search(r"[:：]\s*(\S+)$", n).group(1) for n in notes if "密码" in n or "password" in n
+    )
+    fresh = Client()
+    assert fresh.login(username="13712345678", password=password)
+
+
+def test_a_new_resident_needs_a_name_and_birth_year(staff_a, photography):
+    response = client_for(staff_a).post(desk_url(photography), {"phone": "13612345678"})
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {"name", "birth_year"}
+    assert not Resident.objects.filter(phone="13612345678").exists()
+
+
+def test_the_rules_still_hold_at_the_desk(staff_a, term, compound_a, photography):
+    from tests.courses.conftest import make_class
+
+    user = resident("13912340000")
+    for name in ("古筝", "电钢琴"):
+        enrolment.enrol(user, make_class(term, compound_a, name))
+
+    response = client_for(staff_a).post(desk_url(photography), {"phone": "13912340000"})
+
+    assert response.status_code == 200
+    assert "已报 2 个班" in response.content.decode()  # the per-term limit, in the staff's words
+    assert not photography.enrolments.filter(user=user).exists()
+
+
+def test_another_communitys_staff_reach_neither_desk_nor_roster(staff_b, photography):
+    client = client_for(staff_b)
+    assert client.get(desk_url(photography)).status_code == 404
+    assert client.post(desk_url(photography), {"phone": "13912345678"}).status_code == 404
+    assert client.get(roster_url(photography)).status_code == 404
+
+
+def test_the_compounds_offered_are_the_staffs_own(staff_a, photography, compound_a, compound_b):
+    form = client_for(staff_a).get(desk_url(photography)).context["form"]
+    assert list(form.fields["compound"].queryset) == [compound_a]
+
+
+def test_the_roster_lists_seats_then_the_waiting_list_with_full_numbers(staff_a, photography):
+    people = residents(3, start=13500000000)
+    for user in people:
+        enrolment.enrol(user, photography)
+
+    response = client_for(staff_a).get(roster_url(photography))
+
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=3)]
+    assert [(r[0], r[2], r[5]) for r in rows] == [
+        (1, "13500000000", None),
+        (2, "13500000001", None),
+        (None, "13500000002", 1),
+    ]
+    assert sheet.freeze_panes == "A3"

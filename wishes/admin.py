@@ -1,0 +1,81 @@
+"""Wishes in the back office: staff answer their own community's wishes (communities.access).
+
+What a resident wrote and who supports it are theirs: staff set the status and write the reply,
+nothing else. Supports are not in the admin at all; their count is shown.
+"""
+
+from django.contrib import admin
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from communities.admin import CommunityScopedAdmin
+from wishes.models import Wish
+
+
+@admin.register(Wish)
+class WishAdmin(CommunityScopedAdmin):
+    list_display = [
+        "title",
+        "community",
+        "kind",
+        "status",
+        "support_count",
+        "created_at",
+        "replied",
+    ]
+    list_filter = ["status", "kind"]
+    list_select_related = ["community"]
+    search_fields = ["title", "text"]
+    date_hierarchy = "created_at"
+    ordering = ["-support_count", "-created_at"]
+    fieldsets = [
+        (
+            _("The wish"),
+            {
+                "fields": [
+                    "title",
+                    "text",
+                    "kind",
+                    "community",
+                    "shown_author",
+                    "created_at",
+                    "support_count",
+                ]
+            },
+        ),
+        (_("Your answer"), {"fields": ["status", "reply", "replied_at", "replied_by"]}),
+    ]
+    readonly_fields = [
+        "title",
+        "text",
+        "kind",
+        "community",
+        "shown_author",
+        "created_at",
+        "support_count",
+        "replied_at",
+        "replied_by",
+    ]
+
+    def has_add_permission(self, request):
+        # Wishes come from residents (/wishes/new/), not from the back office.
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author__resident", "replied_by")
+
+    @admin.display(description=_("posted by"))
+    def shown_author(self, obj: Wish) -> str:
+        return obj.author_name
+
+    @admin.display(description=_("replied"), boolean=True, ordering="replied_at")
+    def replied(self, obj: Wish) -> bool:
+        return obj.replied_at is not None
+
+    def save_model(self, request, obj, form, change):
+        if "reply" in form.changed_data:
+            if obj.reply.strip():
+                obj.replied_at, obj.replied_by = timezone.now(), request.user
+            else:
+                obj.replied_at = obj.replied_by = None
+        super().save_model(request, obj, form, change)
