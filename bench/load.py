@@ -86,6 +86,9 @@ PAGES = [
     ("facilities near", lambda: f"/facilities/?near={_dikan()}&category=canteen&open_now=on"),
     ("facility page", "/facilities/xiaonuanchaoshi/"),
     ("poster", "/facilities/xiaonuanchaoshi/poster/"),
+    ("courses", "/courses/"),
+    ("course page", "/courses/sheying/"),
+    ("wishes", "/wishes/"),
     # The officials' coverage reports, as the bench's own official of 洛龙区 sees them.
     ("coverage report", "/reports/", "official"),
     ("report matrix", "/reports/matrix/", "official"),

@@ -47,6 +47,9 @@ PAGES = [
     ("facilities (htmx)", lambda: f"/facilities/?near={_dikan()}&q=看病"),
     ("facility page", "/facilities/xiaonuanchaoshi/"),
     ("poster", "/facilities/xiaonuanchaoshi/poster/"),
+    ("courses", "/courses/"),
+    ("course page", "/courses/sheying/"),
+    ("wishes", "/wishes/"),
     ("healthz", "/healthz"),
 ]
 # Pages of signed-in staff and officials (never cached whole), as 林园社区's staff member sees
