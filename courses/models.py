@@ -12,8 +12,10 @@ from django.utils.translation import gettext_lazy as _
 
 from communities.models import Community, PinyinSlugMixin
 from facilities.models import Facility
+from portal import audit
 
 
+@audit.track("Term")
 class Term(models.Model):
     """A community's term: its registration window (returning students may start earlier) and
     how many classes one person may take in the season, counting every community's term of it."""
@@ -72,6 +74,7 @@ class Term(models.Model):
         return f"{self.year} {self.get_season_display()}"
 
 
+@audit.track("Course")
 class Course(PinyinSlugMixin):
     class Audience(models.TextChoices):
         SENIOR = "senior", _("seniors")
@@ -134,6 +137,8 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, _("Sunday")
 
 
+# The seat count moves with every enrolment, which has its own history.
+@audit.track("CourseClass", exclude=["enrolled_count"])
 class CourseClass(models.Model):
     """A class (班次): one group of a course, meeting weekly in a facility."""
 
@@ -200,6 +205,9 @@ class CourseClass(models.Model):
         return max(self.capacity - self.enrolled_count, 0)
 
 
+# Who applied, moved up or cancelled, and who did it at the desk (the trail's context names the
+# staff member and the page).
+@audit.track("Enrolment")
 class Enrolment(models.Model):
     class Status(models.TextChoices):
         ENROLLED = "enrolled", _("enrolled")

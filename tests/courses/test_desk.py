@@ -123,3 +123,22 @@ def test_the_roster_lists_seats_then_the_waiting_list_with_full_numbers(staff_a,
         (None, "13500000002", 1),
     ]
     assert sheet.freeze_panes == "A3"
+
+
+def test_a_desk_enrolment_is_in_the_audit_trail_with_the_staff_member(staff_a, photography):
+    from portal import audit
+
+    user = resident("13912345699")
+    client = client_for(staff_a)
+    client.post(desk_url(photography), {"phone": "13912345699"})
+
+    mine = photography.enrolments.get(user=user)
+    entries = audit.for_object(mine)
+    assert [e.action for e in entries] == ["insert"]
+    assert staff_a.get_username() in entries[0].who or entries[0].who == str(staff_a)
+    assert entries[0].via == desk_url(photography)
+    # The class's history page in the admin reads the trail too.
+    history = reverse("admin:courses_courseclass_history", args=[photography.pk])
+    assert client.get(history).status_code == 200
+    enrolment_history = reverse("admin:courses_enrolment_history", args=[mine.pk])
+    assert client.get(enrolment_history).status_code == 200
