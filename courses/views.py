@@ -130,6 +130,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
     if request.user.is_authenticated:
         now = timezone.now()
         held = {e.course_class_id: e for e in mine(request).filter(course_class__in=classes)}
+        refusals = enrolment.check_many(request.user, classes, now)
         rows = []
         for course_class in classes:
             held_here = held.get(course_class.pk)
@@ -138,9 +139,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
                     ClassRow(course_class, held_here, enrolment.waitlist_position(held_here))
                 )
             else:
-                rows.append(
-                    ClassRow(course_class, refusal=enrolment.check(request.user, course_class, now))
-                )
+                rows.append(ClassRow(course_class, refusal=refusals[course_class.pk]))
     return render(
         request,
         "courses/detail.html",

@@ -397,3 +397,22 @@ def test_a_class_meeting_time_is_shown_in_local_time(client, term, compound_a):
     course_class.save()
 
     assert "07:30–08:30" in client.get(LIST).content.decode()
+
+
+def test_a_course_page_for_a_resident_runs_a_constant_number_of_queries(
+    term, compound_a, django_assert_num_queries
+):
+    """The rules are judged for every class from one set of facts (enrolment.check_many)."""
+    me = resident("13900000077")
+    client = client_for(me)
+    first = make_class(term, compound_a, "书画")
+    course = first.course
+    with CaptureQueriesContext(connection) as one:
+        client.get(f"/courses/{course.slug}/")
+    for level in ("初级", "中级", "高级", "研修", "创作"):
+        first.pk, first.level = None, level  # another class of the same course
+        first.save()
+
+    with django_assert_num_queries(len(one)):
+        response = client.get(f"/courses/{course.slug}/")
+    assert response.content.decode().count("Enrol<span") == 6
