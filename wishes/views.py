@@ -25,6 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from communities import access
 from communities.models import Community
+from portal import caching
 from portal.lib.http import client_address
 from residents.models import Resident
 from wishes.forms import WishFilterForm, WishForm
@@ -80,6 +81,7 @@ def _back(request: HttpRequest, default: str) -> str:
 
 @require_GET
 @vary_on_headers("HX-Request")  # the page and its fragment must not share a cache entry
+@caching.public_page
 def wish_list(request: HttpRequest) -> HttpResponse:
     communities = _community_rows()
     form = WishFilterForm(request.GET, community_slugs={slug for _pk, slug, *_rest in communities})

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -156,3 +157,20 @@ def test_the_list_takes_the_same_number_of_queries_for_1_or_15_wishes(
     assert count() == one
     with django_assert_max_num_queries(8 if signed_in else 4):
         client.get(LIST)
+
+
+def test_the_cached_list_shows_a_new_wish_and_a_new_supporter_at_once(client, community_a):
+    """Anonymous visitors get the list from the page cache; any wish or support moves it on."""
+    first = wish(community_a, "书法班")
+    assert titles(client.get(LIST)) == ["书法班"]
+    with CaptureQueriesContext(connection) as cached:
+        client.get(LIST)
+    assert len(cached) == 0  # served from the cache
+
+    wish(community_a, "理发点")
+    assert sorted(titles(client.get(LIST))) == ["书法班", "理发点"]
+    before = client.get(LIST, {"sort": "newest"}).content
+    supporter = get_user_model().objects.create_user(username="13900000055", password="x")
+    assert Wish.add_support(first.pk, supporter)
+    after = client.get(LIST, {"sort": "newest"}).content
+    assert after != before  # the count moved from 1 to 2 on the page at once
