@@ -42,3 +42,18 @@ def test_without_accounts_no_resident_is_made():
     call_command("load_demo", "--no-accounts", verbosity=0)
     assert CourseClass.objects.exists()
     assert not Resident.objects.exists() and not Enrolment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_has_wishes_with_support_and_replies():
+    from wishes.models import Wish
+
+    call_command("load_demo", verbosity=0)
+    photography = Wish.objects.get(title="摄影进阶班")
+    assert (photography.support_count, photography.supports.count()) == (4, 4)
+    assert photography.status == "planned" and photography.reply
+    assert photography.replied_by.username == "staff-linyuan"
+    count = Wish.objects.count()
+    assert count == 5
+    call_command("load_demo", verbosity=0)
+    assert Wish.objects.count() == count

@@ -28,6 +28,7 @@ from facilities.demo import load_demo_facilities
 from facilities.models import Facility, HoursException, Meal, OpeningHours
 from portal import audit, caching
 from portal.lib.geo import distance_m, offset
+from wishes.demo import load_demo_wishes
 
 # A compound lies this far (straight line) from its community's office.
 COMPOUND_DISTANCE_M = (300, 900)
@@ -303,6 +304,7 @@ class Command(BaseCommand):
         )
         for phone, name in load_demo_residents(communities, self._password_hash):
             credentials.append(Credential(phone, "居民", name))
+        load_demo_wishes(communities)
         return credentials
 
     # -- output --
