@@ -89,15 +89,23 @@ def test_a_senior_registers_enrols_is_refused_a_third_and_frees_a_seat(page, dem
 
 
 def test_the_pages_pass_axe_in_both_languages_and_modes(page, demo_accounts):
+    checked = []
+
+    def visit(path: str, *, elder: bool, lang: str) -> None:
+        response = page.goto(path)
+        assert response.status == 200, path
+        assert page.locator("html").get_attribute("lang") == lang
+        expect(page.locator("h1")).to_have_count(1)
+        check_page(page, elder=elder)
+        checked.append(path)
+
     for path in PAGES:
-        page.goto(path)
-        check_page(page, elder=False)
+        visit(path, elder=False, lang="zh-hans")
     sign_in(page, "13800000001")
     for path in SIGNED_IN_PAGES:
-        page.goto(path)
-        check_page(page, elder=False)
+        visit(path, elder=False, lang="zh-hans")
     page.get_by_role("button", name="English").click()
     page.get_by_role("button", name="Elder mode").click()
     for path in PAGES + SIGNED_IN_PAGES:
-        page.goto(path)
-        check_page(page, elder=True)
+        visit(path, elder=True, lang="en")
+    assert len(checked) == 2 * len(PAGES + SIGNED_IN_PAGES)

@@ -2,12 +2,9 @@
 a running server (gunicorn, several processes and threads) on the real test database: exactly 30
 get seats, 170 wait, in the order the class's lock let them in, nobody twice, no server error."""
 
-import os
 import secrets
 import subprocess
-import sys
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,7 +17,7 @@ from django.utils import timezone
 
 from courses.models import Term
 from tests.courses.conftest import make_class, residents
-from tests.portal.test_two_servers import BIN, ROOT, _database_url, _free_port
+from tests.portal.test_two_servers import BIN, ROOT, _free_port, server_env, wait_until_up
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,19 +42,7 @@ def open_class(community_a, compound_a):
 
 @pytest.fixture
 def server():
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"PYTEST_VERSION", "TESTING", "DEBUG", "REDIS_URL"}
-    }
-    env |= {
-        "DATABASE_URL": _database_url(),
-        "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
-        "DATABASE_POOL": "false",
-        "TESTING": "true",
-        "CACHE_KEY_PREFIX": f"contention-{os.getpid()}-{time.time_ns()}",
-    }
-    subprocess.run([sys.executable, "manage.py", "createcachetable"], cwd=ROOT, env=env, check=True)
+    env = server_env("contention")
     port = _free_port()
     process = subprocess.Popen(
         [str(BIN / "gunicorn"), "portal.wsgi", "--bind", f"127.0.0.1:{port}",
@@ -66,13 +51,7 @@ def server():
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=1):
-                    break
-            except OSError:
-                assert process.poll() is None, process.stderr.read().decode()[-3000:]
-                time.sleep(0.1)
+        wait_until_up(url, process)
         yield url
     finally:
         process.terminate()

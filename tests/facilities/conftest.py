@@ -121,3 +121,34 @@ def health_stations(compound_b, clock) -> list[Facility]:
         note="设备检修",
     )
     return stations
+
+
+# The coverage reports' scene: 新竹社区 with 新竹一区 (1,200 residents, conftest) near its canteen
+# and a compound of 700 beyond the canteen's walk.
+
+
+@pytest.fixture
+def far_compound(community_a):
+    """A compound of 新竹社区 2 km north of 新竹一区: beyond its canteen's walk."""
+    from communities.models import ResidentialCompound
+
+    return ResidentialCompound.objects.create(
+        community=community_a,
+        name="新竹远郊小区",
+        population=700,
+        households=250,
+        latitude=43.899,
+        longitude=125.271,
+    )
+
+
+@pytest.fixture
+def canteen_a(compound_a) -> Facility:
+    """新竹社区's canteen, 200 m north of 新竹一区."""
+    return place(
+        compound_a,
+        north=200,
+        community=compound_a.community,
+        category=category("canteen"),
+        name="新竹长者食堂",
+    )

@@ -24,29 +24,6 @@ def community_url(community) -> str:
 
 
 @pytest.fixture
-def far_compound(community_a) -> ResidentialCompound:
-    """A compound of 新竹社区 2 km north of 新竹一区, beyond its canteen's walk."""
-    return ResidentialCompound.objects.create(
-        community=community_a,
-        name="新竹远郊小区",
-        population=700,
-        latitude=43.899,
-        longitude=125.271,
-    )
-
-
-@pytest.fixture
-def canteen_a(compound_a) -> Facility:
-    return place(
-        compound_a,
-        north=200,
-        community=compound_a.community,
-        category=category("canteen"),
-        name="新竹长者食堂",
-    )
-
-
-@pytest.fixture
 def second_community(subdistrict) -> Community:
     """青年社区: 1,500 residents and no canteen near."""
     community = Community.objects.create(

@@ -15,30 +15,6 @@ from tests.facilities.conftest import category, place
 URL = reverse("reports:overview")
 
 
-@pytest.fixture
-def far_compound(community_a) -> ResidentialCompound:
-    """A compound of 新竹社区 2 km north of 新竹一区: out of reach of its canteen."""
-    return ResidentialCompound.objects.create(
-        community=community_a,
-        name="新竹远郊小区",
-        population=700,
-        households=250,
-        latitude=43.899,
-        longitude=125.271,
-    )
-
-
-@pytest.fixture
-def canteen_a(compound_a) -> Facility:
-    return place(
-        compound_a,
-        north=200,
-        community=compound_a.community,
-        category=category("canteen"),
-        name="新竹长者食堂",
-    )
-
-
 def canteen_row(response):
     return next(row for row in response.context["report"].categories if row.code == "canteen")
 

@@ -47,6 +47,35 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_env(name: str) -> dict[str, str]:
+    """The environment of an app server on the test database, with production settings (no
+    test-run or DEBUG flags) and a cache of its own; the cache table is made."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"PYTEST_VERSION", "TESTING", "DEBUG", "REDIS_URL"}
+    }
+    env |= {
+        "DATABASE_URL": _database_url(),
+        "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
+        "DATABASE_POOL": "false",
+        "TESTING": "true",  # the test users' fast password hashes
+        "CACHE_KEY_PREFIX": f"{name}-{os.getpid()}-{time.time_ns()}",
+    }
+    subprocess.run([sys.executable, "manage.py", "createcachetable"], cwd=ROOT, env=env, check=True)
+    return env
+
+
+def wait_until_up(url: str, process: subprocess.Popen) -> None:
+    for _ in range(150):
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1):
+                return
+        except OSError:
+            assert process.poll() is None, process.stderr.read().decode()[-3000:]
+            time.sleep(0.1)
+
+
 REDIS = os.environ.get("TWO_SERVERS_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
@@ -63,23 +92,11 @@ def _redis_answers() -> bool:
 def servers(request, transactional_db):
     """Two servers sharing the test database, and for "redis" a Redis for cache and sessions
     (skipped where no Redis answers; this machine kind runs one)."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"PYTEST_VERSION", "TESTING", "DEBUG", "REDIS_URL"}
-    }
+    env = server_env("two-servers")
     if request.param == "redis":
         if not _redis_answers():
             pytest.skip(f"no Redis at {REDIS}")
         env["REDIS_URL"] = REDIS
-    env |= {
-        "DATABASE_URL": _database_url(),
-        "STATICFILES_BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage",
-        "DATABASE_POOL": "false",
-        "TESTING": "true",  # the test users' fast password hashes
-        "CACHE_KEY_PREFIX": f"two-servers-{os.getpid()}-{time.time_ns()}",
-    }
-    subprocess.run([sys.executable, "manage.py", "createcachetable"], cwd=ROOT, env=env, check=True)
     ports = [_free_port(), _free_port()]
     processes = [
         subprocess.Popen(
@@ -94,13 +111,7 @@ def servers(request, transactional_db):
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
         for url, process in zip(urls, processes, strict=True):
-            for _ in range(150):
-                try:
-                    with urllib.request.urlopen(url + "/healthz", timeout=1):
-                        break
-                except OSError:
-                    assert process.poll() is None, process.stderr.read().decode()[-3000:]
-                    time.sleep(0.1)
+            wait_until_up(url, process)
         yield urls
     finally:
         for process in processes:
