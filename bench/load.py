@@ -10,14 +10,17 @@ errors and 4xx/5xx answers) and the page weight (HTML gzip-compressed plus the C
 loads, compressed as the server sends them). Not a test: it reports.
 
 Public pages load anonymously; officials' pages (the coverage reports) load as the bench's own
-official of 洛龙区, through a session made for it in the store the server reads, and each must
-answer 200 (not a redirect to the sign-in page) before it is loaded, and no 4xx/5xx under load.
+official of 洛龙区, and residents' pages (the course pages uncached, /me/) as the bench's own
+resident, each through a session made for them in the store the server reads. A signed-in page
+must answer 200 (not a redirect to the sign-in page) before it is loaded, and no 4xx/5xx under
+load.
 
 Adding a page is one line in PAGES. ``--server`` picks one of SERVERS, to compare app servers on
 the same data.
 """
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -74,7 +77,8 @@ def _dikan() -> int:
     return ResidentialCompound.objects.get(name="地勘三院小区").pk
 
 
-# (name, path or a function that makes one[, who loads it: "official"; else anonymous]). Adding
+# (name, path or a function that makes one[, who loads it: "official" or "resident"; else
+# anonymous]). Adding
 # a page to the benchmark is one line here.
 PAGES = [
     ("floor", "/bench/floor/"),
@@ -89,6 +93,11 @@ PAGES = [
     ("courses", "/courses/"),
     ("course page", "/courses/sheying/"),
     ("wishes", "/wishes/"),
+    # The same pages for a signed-in resident, whom the page cache never serves, and /me/.
+    ("courses, signed in", "/courses/", "resident"),
+    ("course, signed in", "/courses/sheying/", "resident"),
+    ("my classes", "/me/", "resident"),
+    ("wishes, signed in", "/wishes/", "resident"),
     # The officials' coverage reports, as the bench's own official of 洛龙区 sees them.
     ("coverage report", "/reports/", "official"),
     ("report matrix", "/reports/matrix/", "official"),
@@ -120,13 +129,36 @@ def prepare(city: bool) -> None:
     call_command("collectstatic", "--noinput", verbosity=0)
 
 
-def official_session() -> str:
-    """The key of a fresh session, in the store the server reads, signed in as the bench's own
-    official of 洛龙区 (the user and membership made once)."""
+def official():
+    """The bench's own official of 洛龙区 (made once)."""
     user, _ = get_user_model().objects.get_or_create(username="bench-official")
     Membership.objects.get_or_create(
         user=user, role=Membership.Role.OFFICIAL, district=District.objects.get(name="洛龙区")
     )
+    return user
+
+
+def resident():
+    """The bench's own resident, born 1958, with a seat in 林园社区's 烹饪 (made once)."""
+    from courses import enrolment
+    from courses.models import CourseClass
+    from residents.models import Resident
+
+    phone = "13899990000"
+    user, _ = get_user_model().objects.get_or_create(username=phone)
+    Resident.objects.get_or_create(
+        user=user, defaults={"name": "压测居民", "phone": phone, "birth_year": 1958}
+    )
+    cooking = CourseClass.objects.filter(course__name="烹饪").order_by("-pk").first()
+    if cooking and not cooking.enrolments.filter(user=user).exists():
+        # When the window has closed, /me/ shows no class.
+        with contextlib.suppress(enrolment.Refused):
+            enrolment.enrol(user, cooking)
+    return user
+
+
+def session_for(user) -> str:
+    """The key of a fresh session for ``user``, in the store the server reads."""
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = user._meta.pk.value_to_string(user)
     session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
@@ -226,10 +258,12 @@ def main() -> None:
         for name, p, *who in PAGES
         if not args.only or name == "floor" or name in args.only
     ]
-    session = official_session() if any(who == "official" for *_, who in pages) else None
-    as_who = {
-        "anonymous": {},
-        "official": {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session}"},
+    people = {"official": official, "resident": resident}
+    sessions = {
+        who: session_for(make()) for who, make in people.items() if any(w == who for *_, w in pages)
+    }
+    as_who = {"anonymous": {}} | {
+        who: {"Cookie": f"{settings.SESSION_COOKIE_NAME}={key}"} for who, key in sessions.items()
     }
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT)
@@ -241,7 +275,7 @@ def main() -> None:
             f"{'demo data + generated city' if not args.no_city else 'demo data'}"
         )
         print(
-            f"{'page':<18} {'as':<9} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p95 ms':>7} "
+            f"{'page':<19} {'as':<9} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p95 ms':>7} "
             f"{'p99 ms':>7} {'errors':>6} {'weight KB':>9}"
         )
         floor = None
@@ -252,7 +286,7 @@ def main() -> None:
             result = load(path, args.seconds, script.name, headers)
             floor = floor or result["rps"]
             print(
-                f"{name:<18} {who:<9} {result['rps']:>8.0f} {result['rps'] / floor:>6.2f} "
+                f"{name:<19} {who:<9} {result['rps']:>8.0f} {result['rps'] / floor:>6.2f} "
                 f"{result['p50'] / 1000:>7.1f} {result['p95'] / 1000:>7.1f} "
                 f"{result['p99'] / 1000:>7.1f} {result['errors']:>6} "
                 f"{weight(path, headers) / 1024:>9.1f}",
@@ -266,8 +300,8 @@ def main() -> None:
         process.terminate()
         process.wait(timeout=10)
         os.unlink(script.name)
-        if session:
-            end_session(session)
+        for key in sessions.values():
+            end_session(key)
     if failed:
         raise SystemExit(f"signed-in pages answered 4xx/5xx under load: {', '.join(failed)}")
 

@@ -94,3 +94,18 @@ def editable(queryset, user):
 def readable(queryset, user):
     """``queryset`` cut down to rows ``user`` may read in reports."""
     return queryset.filter(scope_for(user).readable_q(queryset.model.community_path))
+
+
+def residents(queryset, user):
+    """The residents (a ``residents.Resident`` queryset) ``user`` looks after: those living in a
+    compound of a community they keep, and those holding a seat or a waiting-list place in one of
+    its classes (the desk enrols people from anywhere). Officials look after nobody."""
+    from courses.models import Enrolment  # courses builds on communities, not the other way
+
+    scope = scope_for(user)
+    if scope.everything:
+        return queryset
+    places = editable(Enrolment.objects.filter(status__in=Enrolment.LIVE), user)
+    return queryset.filter(
+        scope.editable_q("compound__community__") | Q(user__in=places.values("user_id"))
+    )

@@ -71,6 +71,12 @@ STAFF_PERMISSIONS = {
         "delete_courseclass",
         # Enrolments change only through courses.enrolment (the admin's cancel action).
         "view_enrolment",
+        # Draws are made by courses.lottery (the class list's action) and never edited.
+        "view_draw",
+        # Marks are corrected, never deleted (the audit trail keeps every correction).
+        "view_attendance",
+        "add_attendance",
+        "change_attendance",
     ],
     "wishes": [
         # Staff answer wishes (status and reply) and remove abusive ones; supports are the
@@ -79,9 +85,16 @@ STAFF_PERMISSIONS = {
         "change_wish",
         "delete_wish",
     ],
+    "residents": [
+        # Staff register residents at the desk and correct their details; deleting an account
+        # is the resident's own (residents.privacy), so no one deletes it in the admin.
+        "view_resident",
+        "add_resident",
+        "change_resident",
+    ],
 }
 # City administrators hold every permission of these apps.
-CITY_ADMIN_APPS = ["communities", "facilities", "courses", "wishes", "auth"]
+CITY_ADMIN_APPS = ["communities", "facilities", "courses", "wishes", "residents", "auth"]
 
 
 def sync_role_groups(**kwargs) -> dict[str, Group]:

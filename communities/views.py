@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
@@ -15,6 +16,7 @@ from django.views.decorators.vary import vary_on_headers
 from communities import access
 from communities.forms import DisplayForm, SearchForm
 from communities.models import Community, District, Membership, ResidentialCompound, Subdistrict
+from courses import listing
 from facilities.views import community_panels, home_panels
 from portal import audit, caching
 from residents.models import Resident
@@ -79,6 +81,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "totals": caching.cached("home-totals", build=totals),
             "form": SearchForm(),
             **home_panels(),
+            # Outside every content-version cache: enrolments move the seat counts.
+            "open_classes": listing.for_home(timezone.now()),
         },
     )
 
@@ -173,6 +177,7 @@ def community_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "compound_population": sum(c.population for c in compounds),
             "compound_households": sum(c.households for c in compounds),
             **community_panels(community, compounds),
+            "open_classes": listing.for_community(community, timezone.now()),
         },
     )
 

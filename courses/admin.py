@@ -10,8 +10,8 @@ from django.utils.translation import ngettext
 
 from communities import access
 from communities.admin import CommunityScopedAdmin
-from courses import desk, enrolment
-from courses.models import Course, CourseClass, Enrolment, Term
+from courses import attendance, desk, enrolment, lottery
+from courses.models import Course, CourseClass, Draw, Enrolment, Term
 from facilities.admin import ScopedInline
 from facilities.models import Facility
 
@@ -47,6 +47,7 @@ class ClassInline(ScopedInline, admin.TabularInline):
         "capacity",
         "min_age",
         "max_age",
+        "allocation",
         "enrolled_count",
     ]
     readonly_fields = ["enrolled_count"]
@@ -73,10 +74,10 @@ class EnrolmentInline(ScopedInline, admin.TabularInline):
 
     model = Enrolment
     extra = 0
-    fields = ["user", "status", "created_at", "enrolled_at", "by_staff"]
+    fields = ["user", "status", "draw_rank", "created_at", "enrolled_at", "by_staff"]
     readonly_fields = fields
     can_delete = False
-    ordering = ["id"]
+    ordering = Enrolment.QUEUE
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -84,8 +85,9 @@ class EnrolmentInline(ScopedInline, admin.TabularInline):
 
 @admin.register(CourseClass)
 class CourseClassAdmin(CommunityScopedAdmin):
-    list_display = ["__str__", "facility", "capacity", "enrolled_count", "teacher"]
-    list_filter = ["weekday", "course__subject", "course__term__year"]
+    list_display = ["__str__", "facility", "capacity", "enrolled_count", "allocation", "teacher"]
+    list_filter = ["weekday", "allocation", "course__subject", "course__term__year"]
+    actions = ["draw_lots"]
     search_fields = ["course__name", "teacher", "level"]
     list_select_related = ["course", "facility"]
     readonly_fields = ["enrolled_count"]
@@ -103,8 +105,69 @@ class CourseClassAdmin(CommunityScopedAdmin):
                 view(desk.roster),
                 name="courses_courseclass_roster",
             ),
+            path(
+                "<path:object_id>/attendance/",
+                view(attendance.overview),
+                name="courses_courseclass_attendance",
+            ),
+            path(
+                "<path:object_id>/attendance/<str:day>/",
+                view(attendance.meeting),
+                name="courses_courseclass_attendance_meeting",
+            ),
             *super().get_urls(),
         ]
+
+    @admin.action(
+        description=_("Draw lots now (lottery classes whose registration has closed)"),
+        permissions=["change"],
+    )
+    def draw_lots(self, request, queryset):
+        made, early = 0, []
+        for course_class in queryset.filter(allocation=CourseClass.Allocation.LOTTERY):
+            if not self.has_change_permission(request, course_class):
+                continue
+            try:
+                lottery.draw(course_class)
+            except lottery.NotYet:
+                early.append(str(course_class))
+            else:
+                made += 1
+        if made:
+            self.message_user(
+                request,
+                ngettext("%(n)s class drawn.", "%(n)s classes drawn.", made) % {"n": made},
+                messages.SUCCESS,
+            )
+        if early:
+            self.message_user(
+                request,
+                _("Not drawn, registration is still open: %(classes)s")
+                % {"classes": "、".join(early)},
+                messages.WARNING,
+            )
+        if not made and not early:
+            self.message_user(
+                request, _("None of the chosen classes gives its seats by lottery."), messages.INFO
+            )
+
+
+@admin.register(Draw)
+class DrawAdmin(CommunityScopedAdmin):
+    """Draws are made by courses.lottery and kept as they were: read only, for every role."""
+
+    list_display = ["course_class", "drawn_at", "seats", "seed"]
+    list_select_related = ["course_class__course"]
+    readonly_fields = ["course_class", "seed", "drawn_at", "seats", "applications"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Enrolment)

@@ -6,7 +6,8 @@
 meet in each community's own facilities. Dates move with the day it is loaded: registration
 opened a week ago (returning students three days before that) and closes in a fortnight; classes
 start in three weeks and run sixteen weeks. 视频剪辑 is full with people waiting; 摄影 has one seat
-left.
+left. 天元社区's term closed yesterday: its 书法 class gives its three seats by lottery, and the
+five demo residents who applied have been drawn.
 
 Safe to run again: rows are matched by their natural keys, enrolments are only added.
 """
@@ -18,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from communities.models import Community
-from courses import enrolment
+from courses import enrolment, lottery
 from courses.models import Course, CourseClass, Term
 from facilities.models import Facility
 from residents.models import Resident
@@ -37,6 +38,7 @@ class DemoClass:
     teacher: str
     min_age: int | None = None
     max_age: int | None = None
+    lottery: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,14 @@ COURSES = (
         "每周一次亲子游戏和体能训练，学期末办一场运动会。",
         (DemoClass("", 6, time(15), time(16, 30), 20, "郑老师", 3, 12),),
     ),
+    DemoCourse(
+        "天元社区", "书法", "calligraphy", "all", "天元社区老年学校", 80,
+        "毛笔楷书入门，从握笔和基本笔画练起；名额少，报名截止后摇号。",
+        (DemoClass("", 2, time(9), time(11), 3, "孙老师", lottery=True),),
+    ),
 )  # fmt: skip
+# 天元社区's registration closed yesterday and its lottery class has been drawn.
+CLOSED = {"天元社区"}
 
 # Demo residents (password DEMO_PASSWORD): (mobile, name, birth year, community).
 RESIDENTS = (
@@ -132,6 +141,9 @@ ENROLMENTS = (
     ("视频剪辑", "", ("13800000004", "13800000005", "13800000006", "13800000007",
                    "13800000008", "13800000001")),
     ("古筝", "初级", ("13800000010",)),
+    # Applications for the lottery class, made before its registration closed; five for three
+    # seats, drawn when the demo loads.
+    ("书法", "", ("13800000006", "13800000007", "13800000008", "13800000009", "13800000010")),
 )  # fmt: skip
 
 
@@ -155,6 +167,7 @@ def load_demo_courses(communities: dict[str, Community], today: date | None = No
         venue = _venue(community)
         if venue is None:
             continue
+        closes = today + timedelta(days=-1 if spec.community in CLOSED else 14)
         term, _ = Term.objects.update_or_create(
             community=community,
             year=year,
@@ -162,7 +175,7 @@ def load_demo_courses(communities: dict[str, Community], today: date | None = No
             defaults={
                 "priority_opens": _moment(today - timedelta(days=10)),
                 "registration_opens": _moment(today - timedelta(days=7)),
-                "registration_closes": _moment(today + timedelta(days=14), time(18)),
+                "registration_closes": _moment(closes, time(18)),
                 "starts_on": starts,
                 "ends_on": starts + timedelta(weeks=16),
             },
@@ -195,6 +208,9 @@ def load_demo_courses(communities: dict[str, Community], today: date | None = No
                     "capacity": c.capacity,
                     "min_age": c.min_age,
                     "max_age": c.max_age,
+                    "allocation": CourseClass.Allocation.LOTTERY
+                    if c.lottery
+                    else CourseClass.Allocation.FIRST_COME,
                 },
             )
 
@@ -239,12 +255,16 @@ def load_demo_residents(
         ).first()
         if course_class is None:
             continue
+        term = course_class.course.term
+        # Applications to a closed term were made while it was open.
+        when = min(timezone.now(), term.registration_closes - timedelta(hours=1))
         for phone in phones:
             user = User.objects.get(username=phone)
             if course_class.enrolments.filter(user=user).exists():
                 continue
             try:
-                enrolment.enrol(user, course_class)
+                enrolment.enrol(user, course_class, now=when)
             except enrolment.Refused:
                 continue
+    lottery.draw_due()
     return made

@@ -24,8 +24,9 @@ from openpyxl.styles import Font
 
 from communities import access
 from communities.models import ResidentialCompound
-from courses import enrolment
+from courses import attendance, enrolment
 from courses.models import CourseClass, Enrolment
+from residents import audit as account_trail
 from residents.models import Resident, mobile_validator
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -97,6 +98,7 @@ def desk(request: HttpRequest, object_id: str, *, model_admin) -> HttpResponse:
                         birth_year=data["birth_year"],
                         compound=data["compound"],
                     )
+                    account_trail.record(user, account_trail.REGISTERED_AT_DESK)
                 made = enrolment.enrol(resident.user, course_class, by=request.user)
         except enrolment.Refused as refused:
             form.add_error(None, refused.refusal.message)
@@ -146,7 +148,7 @@ def roster(request: HttpRequest, object_id: str, *, model_admin) -> HttpResponse
     rows = (
         course_class.enrolments.filter(status__in=Enrolment.LIVE)
         .select_related("user__resident")
-        .order_by("id")
+        .order_by(*Enrolment.QUEUE)
     )
     book = Workbook()
     sheet = book.active
@@ -172,9 +174,11 @@ def roster(request: HttpRequest, object_id: str, *, model_admin) -> HttpResponse
         if row.status == Enrolment.Status.ENROLLED:
             seat += 1
             number, place = seat, None
-        else:
+        elif row.status == Enrolment.Status.WAITLISTED:
             waiting += 1
             number, place = None, waiting
+        else:  # applied to a lottery class not drawn yet
+            number = place = None
         sheet.append(
             [
                 number,
@@ -192,6 +196,7 @@ def roster(request: HttpRequest, object_id: str, *, model_admin) -> HttpResponse
     for cell in sheet["G"][2:]:
         cell.number_format = "yyyy-mm-dd hh:mm"
     sheet.freeze_panes = "A3"
+    attendance.add_sheet(book, course_class)
     out = io.BytesIO()
     book.save(out)
     response = HttpResponse(out.getvalue(), content_type=XLSX)

@@ -1,8 +1,9 @@
 """The one place enrolments are written, and the rules they keep.
 
 ``check(user, course_class, now)`` says why a person may not apply (or None); ``enrol`` applies
-(a seat when one is free, else a place on the waiting list); ``cancel`` gives a seat up, and the
-first person waiting takes it at once. Every write locks the class row first, so concurrent
+(a seat when one is free, else a place on the waiting list; for a lottery class, an application
+that the draw in ``courses.lottery`` settles); ``cancel`` gives a seat up, and the first person
+waiting takes it at once. Every write locks the class row first, so concurrent
 requests for one class queue there (30 seats and 200 requests: 30 enrolled, 170 waiting in the
 order they arrived), and the person's own row, so the per-term limit holds across classes.
 
@@ -15,7 +16,7 @@ from datetime import date, datetime
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -141,6 +142,11 @@ def enrol(user, course_class: CourseClass, *, by=None, now: datetime | None = No
         refusal = check(user, locked, now)
         if refusal:
             raise Refused(refusal)
+        if locked.by_lottery:
+            # Before the draw (the window is open, or check() said no) nobody takes a seat.
+            return Enrolment.objects.create(
+                course_class=locked, user=user, status=Status.APPLIED, by_staff=by
+            )
         seat = locked.enrolled_count < locked.capacity
         if seat:
             CourseClass.objects.filter(pk=locked.pk).update(enrolled_count=F("enrolled_count") + 1)
@@ -170,7 +176,7 @@ def cancel(enrolment: Enrolment, *, now: datetime | None = None) -> Enrolment | 
         first = (
             Enrolment.objects.select_for_update()
             .filter(course_class=locked_class, status=Status.WAITLISTED)
-            .order_by("id")  # ids are handed out under the class lock: the order of arrival
+            .order_by(*Enrolment.QUEUE)  # the draw's order, else arrival
             .first()
         )
         if first is None:
@@ -187,11 +193,13 @@ def waitlist_position(enrolment: Enrolment) -> int | None:
     """1 for the first person waiting; None when not waiting."""
     if enrolment.status != Status.WAITLISTED:
         return None
+    if enrolment.draw_rank is None:
+        ahead = Q(draw_rank__isnull=False) | Q(id__lt=enrolment.id)
+    else:
+        ahead = Q(draw_rank__lt=enrolment.draw_rank)
     return (
         Enrolment.objects.filter(
-            course_class_id=enrolment.course_class_id,
-            status=Status.WAITLISTED,
-            id__lt=enrolment.id,
+            ahead, course_class_id=enrolment.course_class_id, status=Status.WAITLISTED
         ).count()
         + 1
     )

@@ -6,6 +6,7 @@ and a class's enrolled count (kept beside it, under the class row's lock) never 
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -140,7 +141,14 @@ class Weekday(models.IntegerChoices):
 # The seat count moves with every enrolment, which has its own history.
 @audit.track("CourseClass", exclude=["enrolled_count"])
 class CourseClass(models.Model):
-    """A class (班次): one group of a course, meeting weekly in a facility."""
+    """A class (班次): one group of a course, meeting weekly in a facility.
+
+    Seats go to the first who apply, or (``Allocation.LOTTERY``) by a draw when registration
+    closes: applications are collected until then, and ``courses.lottery`` decides the order."""
+
+    class Allocation(models.TextChoices):
+        FIRST_COME = "first_come", _("first come, first served")
+        LOTTERY = "lottery", _("lottery when registration closes")
 
     course = models.ForeignKey(
         Course, on_delete=models.CASCADE, related_name="classes", verbose_name=_("course")
@@ -166,6 +174,16 @@ class CourseClass(models.Model):
     # Seats taken, kept by courses.enrolment under this row's lock: the database refuses more
     # than ``capacity``, whatever the code does.
     enrolled_count = models.PositiveSmallIntegerField(_("enrolled"), default=0, editable=False)
+    allocation = models.CharField(
+        _("seats go"),
+        max_length=12,
+        choices=Allocation,
+        default=Allocation.FIRST_COME,
+        help_text=_(
+            "With a lottery, everyone who applies before registration closes takes part in a "
+            "recorded draw (摇号); the draw decides who gets a seat and the waiting list order."
+        ),
+    )
 
     community_path = "course__term__community__"
 
@@ -204,17 +222,36 @@ class CourseClass(models.Model):
     def seats_left(self) -> int:
         return max(self.capacity - self.enrolled_count, 0)
 
+    @property
+    def by_lottery(self) -> bool:
+        return self.allocation == self.Allocation.LOTTERY
+
+    def clean(self) -> None:
+        super().clean()
+        if self.pk and self.enrolments.exists():
+            before = CourseClass.objects.filter(pk=self.pk).values_list("allocation", flat=True)
+            if before and before[0] != self.allocation:
+                raise ValidationError(
+                    {
+                        "allocation": _(
+                            "People have already applied to this class: how its seats are "
+                            "given out can no longer change."
+                        )
+                    }
+                )
+
 
 # Who applied, moved up or cancelled, and who did it at the desk (the trail's context names the
 # staff member and the page).
 @audit.track("Enrolment")
 class Enrolment(models.Model):
     class Status(models.TextChoices):
+        APPLIED = "applied", _("applied, waiting for the draw")
         ENROLLED = "enrolled", _("enrolled")
         WAITLISTED = "waitlisted", _("on the waiting list")
         CANCELLED = "cancelled", _("cancelled")
 
-    LIVE = (Status.ENROLLED, Status.WAITLISTED)
+    LIVE = (Status.APPLIED, Status.ENROLLED, Status.WAITLISTED)
 
     course_class = models.ForeignKey(
         CourseClass, on_delete=models.CASCADE, related_name="enrolments", verbose_name=_("class")
@@ -238,6 +275,9 @@ class Enrolment(models.Model):
         related_name="+",
         verbose_name=_("enrolled at the desk by"),
     )
+    # A lottery class's draw (courses.lottery) ranks every application: seats in that order,
+    # then the waiting list. Empty for first-come classes, whose queue is the order of ids.
+    draw_rank = models.PositiveIntegerField(_("place in the draw"), null=True, blank=True)
 
     community_path = "course_class__course__term__community__"
 
@@ -248,7 +288,7 @@ class Enrolment(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["course_class", "user"],
-                condition=Q(status__in=["enrolled", "waitlisted"]),
+                condition=Q(status__in=["applied", "enrolled", "waitlisted"]),
                 name="courses_enrolment_one_live_per_class",
                 violation_error_message=_("This person is already in this class."),
             ),
@@ -263,3 +303,78 @@ class Enrolment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.course_class}"
+
+    @property
+    def application_number(self) -> int:
+        """The number a draw lists publicly in place of a name."""
+        return self.pk
+
+    # The waiting list's order: the draw's ranking where there was one, else arrival (ids are
+    # handed out under the class lock).
+    QUEUE = (F("draw_rank").asc(nulls_last=True), "id")
+
+
+@audit.track("Draw")
+class Draw(models.Model):
+    """A lottery class's draw (摇号), made once when registration has closed and kept as it was.
+
+    Anyone can check it: each application number is ranked by the SHA-256 hash of
+    "<seed>:<number>" in hexadecimal, smallest first (``courses.lottery.rank``); the first
+    ``seats`` get a seat, the rest wait in that order."""
+
+    course_class = models.OneToOneField(
+        CourseClass, on_delete=models.CASCADE, related_name="draw", verbose_name=_("class")
+    )
+    seed = models.CharField(_("seed"), max_length=32)
+    drawn_at = models.DateTimeField(_("drawn"))
+    seats = models.PositiveSmallIntegerField(_("seats given out"))
+    applications = models.JSONField(
+        _("application numbers"), help_text=_("In the order the draw gave them.")
+    )
+
+    community_path = "course_class__course__term__community__"
+
+    class Meta:
+        verbose_name = _("draw")
+        verbose_name_plural = _("draws")
+
+    def __str__(self) -> str:
+        return f"{self.course_class} · {self.drawn_at:%Y-%m-%d}"
+
+
+# Who was at which meeting, and who took the register (the trail keeps every correction).
+@audit.track("Attendance")
+class Attendance(models.Model):
+    """One person's presence at one meeting of their class, as staff marked it
+    (courses.attendance)."""
+
+    enrolment = models.ForeignKey(
+        Enrolment, on_delete=models.CASCADE, related_name="attendance", verbose_name=_("enrolment")
+    )
+    date = models.DateField(_("meeting date"))
+    present = models.BooleanField(_("present"), default=False)
+    recorded_at = models.DateTimeField(_("recorded"))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+
+    community_path = "enrolment__course_class__course__term__community__"
+
+    class Meta:
+        ordering = ["date", "enrolment"]
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendance")
+        constraints = [
+            # Also the index of one person's meetings (the per-person rate).
+            models.UniqueConstraint(
+                fields=["enrolment", "date"], name="courses_attendance_one_per_meeting"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrolment} · {self.date:%Y-%m-%d}"

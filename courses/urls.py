@@ -9,5 +9,6 @@ app_name = "courses"
 urlpatterns = [
     path("", views.course_list, name="list"),
     path("classes/<int:pk>/enrol/", views.enrol, name="enrol"),
+    path("classes/<int:pk>/draw/", views.draw, name="draw"),
     path("<slug:slug>/", views.detail, name="detail"),
 ]

@@ -36,10 +36,13 @@ Status = Enrolment.Status
 
 
 def classes_with_waiting() -> QuerySet[CourseClass]:
-    """Classes with what their rows show: course, term, community and venue joined, and how many
-    wait (``waiting``) counted in the same query."""
-    return CourseClass.objects.select_related("course__term__community", "facility").annotate(
-        waiting=Count("enrolments", filter=Q(enrolments__status=Status.WAITLISTED))
+    """Classes with what their rows show: course, term, community, venue and draw joined, and how
+    many wait (``waiting``) and have applied for a draw (``applied``) counted in the same query."""
+    return CourseClass.objects.select_related(
+        "course__term__community", "facility", "draw"
+    ).annotate(
+        waiting=Count("enrolments", filter=Q(enrolments__status=Status.WAITLISTED)),
+        applied=Count("enrolments", filter=Q(enrolments__status=Status.APPLIED)),
     )
 
 
@@ -161,6 +164,17 @@ def enrol(request: HttpRequest, pk: int) -> HttpResponse:
         name = _class_name(course_class)
         if made.status == Status.ENROLLED:
             messages.success(request, _("You are enrolled in %(name)s.") % {"name": name})
+        elif made.status == Status.APPLIED:
+            closes = timezone.localtime(course.term.registration_closes)
+            messages.success(
+                request,
+                _(
+                    "You have applied for %(name)s (application number %(number)s). Seats are "
+                    "drawn by lot after registration closes on %(date)s; the result will show "
+                    "here."
+                )
+                % {"name": name, "number": made.pk, "date": f"{closes:%Y-%m-%d %H:%M}"},
+            )
         else:
             messages.success(
                 request,
@@ -182,6 +196,43 @@ def enrol(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@require_GET
+@caching.public_page
+def draw(request: HttpRequest, pk: int) -> HttpResponse:
+    """A lottery class's draw, public: who got a seat and the waiting list, by application
+    number, with the seed to check it; before the draw, when it will be."""
+    course_class = get_object_or_404(
+        classes_with_waiting().filter(allocation=CourseClass.Allocation.LOTTERY), pk=pk
+    )
+    made = getattr(course_class, "draw", None)
+    results, mine_ = [], set()
+    if made:
+        seats = made.seats
+        results = [
+            (place, number, None if place <= seats else place - seats)
+            for place, number in enumerate(made.applications, start=1)
+        ]
+        if request.user.is_authenticated:
+            mine_ = set(
+                Enrolment.objects.filter(user=request.user, pk__in=made.applications).values_list(
+                    "pk", flat=True
+                )
+            )
+    return render(
+        request,
+        "courses/draw.html",
+        {
+            "course_class": course_class,
+            "course": course_class.course,
+            "term": course_class.course.term,
+            "draw": made,
+            "results": results,
+            "mine": mine_,
+            "example": results[0][1] if results else 1,
+        },
+    )
+
+
 @login_required
 @require_GET
 def me(request: HttpRequest) -> HttpResponse:
@@ -193,8 +244,9 @@ def me(request: HttpRequest) -> HttpResponse:
         .order_by("course_class__weekday", "course_class__starts_at", "pk")
     )
     enrolled = [e for e in enrolments if e.status == Status.ENROLLED]
+    applied = [e for e in enrolments if e.status == Status.APPLIED]
     waiting = [
-        (e, enrolment.waitlist_position(e)) for e in enrolments if e.status != Status.ENROLLED
+        (e, enrolment.waitlist_position(e)) for e in enrolments if e.status == Status.WAITLISTED
     ]
     feed_url = webcal_url = None
     if resident:
@@ -208,6 +260,7 @@ def me(request: HttpRequest) -> HttpResponse:
         {
             "resident": resident,
             "enrolled": enrolled,
+            "applied": applied,
             "waiting": waiting,
             "feed_url": feed_url,
             "webcal_url": webcal_url,
@@ -229,6 +282,8 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
         enrolment.cancel(mine_)
         if mine_.status == Status.ENROLLED:
             text = _("You have given up your place in %(name)s.")
+        elif mine_.status == Status.APPLIED:
+            text = _("You have withdrawn your application for %(name)s.")
         else:
             text = _("You have left the waiting list for %(name)s.")
         messages.success(request, text % {"name": name})
@@ -240,6 +295,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
             "enrolment": mine_,
             "course_class": mine_.course_class,
             "position": enrolment.waitlist_position(mine_),
+            "applied": mine_.status == Status.APPLIED,
             "others_waiting": mine_.status == Status.ENROLLED
             and mine_.course_class.enrolments.filter(status=Status.WAITLISTED).exists(),
         },

@@ -10,18 +10,25 @@ cache, and every report page, export and the benchmark read their tables from it
 - ``matrix_rows`` / ``gap_rows`` / ``compound_rows``: the tables of the matrix, the gap list and a
   community's drill-down;
 - ``suggestions``: the greedy choice among the area's idle rooms (``coverage.best_sites``);
-- ``progress``: facilities planned, under construction and opened, by year.
+- ``progress``: facilities planned, under construction and opened, by year;
+- ``demand``: each community's courses in current terms and its open wishes (``read_demand``),
+  kept apart from the coverage because they change far more often (see below).
 
 ``plan`` everywhere means the what-if: planned and under-construction facilities counted as open.
 """
 
+import time
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
+from django.db.models import Count, F, Q, Sum, Window
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import get_language
 
 from facilities import coverage
@@ -138,12 +145,96 @@ class Cell:
         return "few"
 
 
+# A community's most supported open wishes, as its report lists them.
+TOP_WISHES = 5
+
+
+@dataclass(frozen=True)
+class WishCount:
+    """A community's open wishes (not done or declined) of one kind, and their supporters."""
+
+    kind: str  # wishes.Wish.Kind
+    wishes: int
+    support: int
+
+    @property
+    def label(self) -> str:
+        from wishes.models import Wish
+
+        return capfirst(Wish.Kind(self.kind).label)
+
+
+@dataclass(frozen=True)
+class WishItem:
+    """One of a community's most supported open wishes."""
+
+    id: int
+    title: str
+    kind: str
+    status: str  # open | planned
+    support: int
+    codes: tuple[str, ...]  # the categories its title names (facilities.matching), in order
+
+    @property
+    def kind_label(self) -> str:
+        from wishes.models import Wish
+
+        return capfirst(Wish.Kind(self.kind).label)
+
+    @property
+    def status_label(self) -> str:
+        from wishes.models import Wish
+
+        return capfirst(Wish.Status(self.status).label)
+
+
+@dataclass(frozen=True)
+class Demand:
+    """A community's courses in its current terms (those not yet ended) and its open wishes."""
+
+    classes: int = 0
+    seats: int = 0
+    enrolled: int = 0  # seats taken
+    full: int = 0  # classes without a seat left
+    waiting: int = 0  # places on waiting lists (a person waiting for two classes counts twice)
+    applied: int = 0  # applications to lottery classes, waiting for the draw
+    residents: int = 0  # people with a seat, each counted once
+    wishes: tuple[WishCount, ...] = ()  # every kind, in Wish.Kind order
+    top: tuple[WishItem, ...] = ()  # most supported first
+
+    @property
+    def open_wishes(self) -> int:
+        return sum(w.wishes for w in self.wishes)
+
+    @property
+    def support(self) -> int:
+        return sum(w.support for w in self.wishes)
+
+    @property
+    def fill(self) -> int | None:
+        """Seats taken, in per cent rounded down (None: no seats)."""
+        return 100 * self.enrolled // self.seats if self.seats else None
+
+    def wishes_of(self, kind: str) -> WishCount:
+        return next((w for w in self.wishes if w.kind == kind), WishCount(kind, 0, 0))
+
+
+@dataclass(frozen=True)
+class DemandRow:
+    """A community where residents wait for classes or wish for something, beside its gaps."""
+
+    place: Place
+    demand: Demand
+    gaps: int  # required services leaving some of its residents beyond the walk
+
+
 @dataclass(frozen=True)
 class MatrixRow:
     place: Place
     population: int
     cells: tuple[Cell, ...]  # in the order of Area.required
     complete: bool
+    demand: Demand = Demand()
 
 
 @dataclass(frozen=True)
@@ -246,6 +337,8 @@ class Area:
     sites: coverage.Sites | None = None  # every facility the engine read, for refresh()
     circles: tuple[coverage.Circle, ...] = ()
     marks: Marks | None = None
+    demand: dict[int, Demand] = field(default_factory=dict)  # per place id (read_demand)
+    demand_mark: tuple | None = None  # read_demand_mark() when ``demand`` was read
 
     @property
     def label(self) -> str:
@@ -309,7 +402,8 @@ class Area:
 
     def matrix_rows(self, plan: bool, sort: str = "", descending: bool = False) -> list[MatrixRow]:
         """The coverage matrix's rows, in the area's order or sorted by ``sort``: "name",
-        "population" or a required category's code (by share covered, then by residents left
+        "population", "waiting" (places on waiting lists), "wishes" (open wishes, then their
+        supporters) or a required category's code (by share covered, then by residents left
         out, largest first for an ascending share)."""
         figures, complete = self.figures(plan), self.complete(plan)
         rows = [
@@ -318,6 +412,7 @@ class Area:
                 next(iter(figures[place.id].values())).population if self.services else 0,
                 tuple(figures[place.id][s.code] for s in self.required),
                 complete[place.id],
+                self.demand_of(place.id),
             )
             for place in self.places
         ]
@@ -326,6 +421,10 @@ class Area:
             rows.sort(key=lambda r: r.place.name, reverse=descending)
         elif sort == "population":
             rows.sort(key=lambda r: r.population, reverse=descending)
+        elif sort == "waiting":
+            rows.sort(key=lambda r: r.demand.waiting, reverse=descending)
+        elif sort == "wishes":
+            rows.sort(key=lambda r: (r.demand.open_wishes, r.demand.support), reverse=descending)
         elif sort in index:
             i = index[sort]
 
@@ -337,6 +436,47 @@ class Area:
 
             rows.sort(key=share)
         return rows
+
+    def demand_of(self, place_id: int) -> Demand:
+        """A community's courses and wishes (nothing, for an area read without them)."""
+        found = self.demand.get(place_id)
+        return found if found is not None else Demand(wishes=wish_kinds())
+
+    def demand_total(self) -> Demand:
+        """The area's courses and open wishes, summed (``residents`` left at 0: one person may
+        take classes in two communities)."""
+        every = [self.demand_of(p.id) for p in self.places]
+        kinds = [w.kind for w in every[0].wishes] if every else []
+        return Demand(
+            classes=sum(d.classes for d in every),
+            seats=sum(d.seats for d in every),
+            enrolled=sum(d.enrolled for d in every),
+            full=sum(d.full for d in every),
+            waiting=sum(d.waiting for d in every),
+            applied=sum(d.applied for d in every),
+            wishes=tuple(
+                WishCount(
+                    kind,
+                    sum(d.wishes_of(kind).wishes for d in every),
+                    sum(d.wishes_of(kind).support for d in every),
+                )
+                for kind in kinds
+            ),
+        )
+
+    def demand_rows(self, plan: bool, limit: int | None = None) -> list[DemandRow]:
+        """Communities where people wait for a class or a wish is open, beside the number of
+        required services with a gap: most people waiting first, then most supporters."""
+        # gap_rows has one row per community and required service with residents left out.
+        gaps = Counter(g.place.id for g in self.gap_rows(plan))
+        rows = [
+            DemandRow(place, demand, gaps[place.id])
+            for place in self.places
+            for demand in (self.demand_of(place.id),)
+            if demand.waiting or demand.applied or demand.open_wishes
+        ]
+        rows.sort(key=lambda r: (-r.demand.waiting - r.demand.applied, -r.demand.support))
+        return rows[:limit] if limit is not None else rows
 
     def gap_rows(self, plan: bool, code: str = "") -> list[Gap]:
         """Every community × required category (or ``code`` alone) leaving residents beyond the
@@ -516,7 +656,8 @@ def structure_changed(**kwargs) -> None:
 
 
 def gather(communities) -> Area:
-    """The ``Area`` of ``communities`` (a queryset, already scoped), in ten queries."""
+    """The ``Area`` of ``communities`` (a queryset, already scoped), in at most sixteen queries:
+    ten for the coverage, six for the courses and wishes."""
     from communities.models import ResidentialCompound
 
     # Read first: a change committed while the rest is read is then seen as new by refresh().
@@ -564,6 +705,8 @@ def gather(communities) -> Area:
     )
     area.rooms = _rooms(area)
     _place_spots(area, set())
+    area.demand_mark = read_demand_mark()
+    area.demand = read_demand(p.id for p in places)
     return area
 
 
@@ -767,3 +910,155 @@ def _further_codes(sites: coverage.Sites, ids: set[int]) -> dict[int, list[str]]
     for fid, code in zip(owners[mask].tolist(), sites.member_code[mask].tolist(), strict=True):
         codes.setdefault(fid, []).append(code)
     return codes
+
+
+# ---- courses and wishes ----
+#
+# Enrolments do not move the content version (it would empty every cached fragment each time
+# someone enrols, see courses/listing.py), so an area's course and wish figures carry a mark of
+# their own: the highest event id of each table that decides them (the audit trail's, append-only,
+# so every committed insert, change or delete adds a higher one), the highest support id
+# (supports are not in the trail), today's date ("current" terms are those not yet ended) and
+# the current DEMAND_BOUND_S slot. Reading it is one query of index lookups, cheap enough for
+# every request: the reports put it in their cache keys, so the next page view after an
+# enrolment, a wish or a supporter shows it. A maximum misses only an event committed after a
+# higher one was already read (two writers racing); the time slot bounds that case.
+
+DEMAND_EVENTS = (
+    "courses.Term",
+    "courses.Course",
+    "courses.CourseClass",
+    "courses.Enrolment",
+    "wishes.Wish",
+)
+DEMAND_BOUND_S = 600
+
+
+def read_demand_mark() -> tuple:
+    """Where the course and wish tables stand, in one query (see above)."""
+    from django.db import connection
+
+    from portal import audit
+    from wishes.models import Support
+
+    quote = connection.ops.quote_name
+    tables = [audit.event_model(label)._meta.db_table for label in DEMAND_EVENTS]
+    tops = [f"(SELECT coalesce(max(pgh_id), 0) FROM {quote(t)})" for t in tables]
+    tops.append(f"(SELECT coalesce(max(id), 0) FROM {quote(Support._meta.db_table)})")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(tops)}")
+        row = cursor.fetchone()
+    return (timezone.localdate().isoformat(), _slot(), *row)
+
+
+def _slot() -> int:
+    """The DEMAND_BOUND_S slot of the present moment."""
+    return int(time.time()) // DEMAND_BOUND_S
+
+
+def wish_kinds() -> tuple[WishCount, ...]:
+    """Every kind of wish, in Wish.Kind order, with nothing counted (for columns and empty
+    communities)."""
+    from wishes.models import Wish
+
+    return tuple(WishCount(kind.value, 0, 0) for kind in Wish.Kind)
+
+
+def read_demand(place_ids: Iterable[int], today: date | None = None) -> dict[int, Demand]:
+    """Each community's courses in current terms and its open wishes, in five queries whatever
+    the number of communities: the classes, the enrolments, the wishes by kind, the most
+    supported wishes, and the categories whose everyday words name what a wish asks for."""
+    from courses.models import CourseClass, Enrolment
+    from facilities import matching
+    from facilities.models import Category
+    from wishes.models import Wish
+
+    ids = sorted(set(place_ids))
+    today = today or timezone.localdate()
+    term = "course__term__"
+    classes = {
+        row["place"]: row
+        for row in CourseClass.objects.filter(
+            **{f"{term}community_id__in": _any(ids), f"{term}ends_on__gte": today}
+        )
+        .values(place=F(f"{term}community_id"))
+        .annotate(
+            classes=Count("pk"),
+            seats=Sum("capacity"),
+            enrolled=Sum("enrolled_count"),
+            full=Count("pk", filter=Q(enrolled_count__gte=F("capacity"))),
+        )
+        .order_by()
+    }
+    status = Enrolment.Status
+    people = {
+        row["place"]: row
+        for row in Enrolment.objects.filter(
+            **{
+                f"course_class__{term}community_id__in": _any(ids),
+                f"course_class__{term}ends_on__gte": today,
+            },
+            status__in=[status.ENROLLED, status.WAITLISTED, status.APPLIED],
+        )
+        .values(place=F(f"course_class__{term}community_id"))
+        .annotate(
+            waiting=Count("pk", filter=Q(status=status.WAITLISTED)),
+            applied=Count("pk", filter=Q(status=status.APPLIED)),
+            residents=Count("user", distinct=True, filter=Q(status=status.ENROLLED)),
+        )
+        .order_by()
+    }
+    still_open = Wish.objects.filter(
+        community_id__in=_any(ids), status__in=[Wish.Status.OPEN, Wish.Status.PLANNED]
+    )
+    by_kind = {
+        (row["community_id"], row["kind"]): row
+        for row in still_open.values("community_id", "kind")
+        .annotate(wishes=Count("pk"), support=Sum("support_count"))
+        .order_by()
+    }
+    ranked = still_open.annotate(
+        rank=Window(
+            RowNumber(),
+            partition_by=F("community_id"),
+            order_by=[F("support_count").desc(), F("created_at").desc(), F("pk").desc()],
+        )
+    ).filter(rank__lte=TOP_WISHES)
+    top: dict[int, list[WishItem]] = {}
+    if ranked_rows := list(
+        ranked.order_by("community_id", "rank").values_list(
+            "id", "community_id", "title", "kind", "status", "support_count"
+        )
+    ):
+        terms = [
+            matching.terms_for(c.code, c.name_zh, c.name_en, tuple(c.word_list))
+            for c in Category.objects.order_by("sort_order", "code").only(
+                "code", "name_zh", "name_en", "words"
+            )
+        ]
+        for wid, cid, title, kind, state, support in ranked_rows:
+            codes = tuple(matching.matching_codes(title, terms))
+            top.setdefault(cid, []).append(WishItem(wid, title, kind, state, support, codes))
+    kinds = [kind.value for kind in Wish.Kind]
+    result = {}
+    for cid in ids:
+        c, p = classes.get(cid, {}), people.get(cid, {})
+        result[cid] = Demand(
+            classes=c.get("classes", 0),
+            seats=c.get("seats") or 0,
+            enrolled=c.get("enrolled") or 0,
+            full=c.get("full", 0),
+            waiting=p.get("waiting", 0),
+            applied=p.get("applied", 0),
+            residents=p.get("residents", 0),
+            wishes=tuple(
+                WishCount(
+                    kind,
+                    by_kind.get((cid, kind), {}).get("wishes", 0),
+                    by_kind.get((cid, kind), {}).get("support") or 0,
+                )
+                for kind in kinds
+            ),
+            top=tuple(top.get(cid, ())),
+        )
+    return result

@@ -1,6 +1,8 @@
 """The coverage report to take away: the whole report as an Excel workbook, or one table as CSV.
 
-Pure functions of an ``report_data.Area``; the view decides who may download what. Every table is
+Pure functions of an ``report_data.Area``; the view decides who may download what. The matrix
+holds each community's courses (current terms) and open wishes after its coverage, so demand
+sits beside the gaps there too. Every table is
 built once as columns and rows (``_tables``) and then written either way, so the CSV of a table
 has the sheet's columns. In the workbook, numbers are numbers (integers as ``#,##0``, shares as
 0–1 with a ``0%`` format, dates as dates), each sheet's header row is bold and frozen with an
@@ -33,11 +35,13 @@ from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from facilities import coverage
+from facilities import coverage, report_data
 from facilities.models import Facility
 from facilities.report_data import Area
 
 TABLES = ("summary", "matrix", "gaps", "compounds", "suggestions")
+# The tables holding each community's courses and wishes (the views cache them under their mark).
+WITH_DEMAND = ("matrix",)
 
 # Column kinds: how a value is written and formatted.
 TEXT, INT, SHARE, DATE = "text", "int", "share", "date"
@@ -163,12 +167,23 @@ def _summary(area: Area, plan: bool, title: str) -> Table:
 
 
 def _matrix(area: Area, plan: bool) -> Table:
+    """Each community's coverage, then its courses in current terms and its open wishes."""
+    kinds = report_data.wish_kinds()
     columns = [
         Column(_("Community")),
         Column(_("Subdistrict")),
         Column(_("Residents"), INT),
         *(Column(s.name, SHARE) for s in area.required),
         Column(_("Complete community")),
+        Column(_("Classes in current terms"), INT),
+        Column(_("Seats"), INT),
+        Column(_("Seats taken"), INT),
+        Column(_("Residents with a seat"), INT),
+        Column(_("Full classes"), INT),
+        Column(_("On waiting lists"), INT),
+        Column(_("Waiting for a draw"), INT),
+        *(Column(_("Open wishes: %(kind)s") % {"kind": kind.label}, INT) for kind in kinds),
+        Column(_("Supporters of open wishes"), INT),
     ]
     rows = [
         [
@@ -177,6 +192,15 @@ def _matrix(area: Area, plan: bool) -> Table:
             row.population,
             *(_share(c.covered, c.population) for c in row.cells),
             _yes_no(row.complete),
+            row.demand.classes,
+            row.demand.seats,
+            row.demand.enrolled,
+            row.demand.residents,
+            row.demand.full,
+            row.demand.waiting,
+            row.demand.applied,
+            *(row.demand.wishes_of(kind.kind).wishes for kind in kinds),
+            row.demand.support,
         ]
         for row in area.matrix_rows(plan)
     ]

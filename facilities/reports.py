@@ -11,6 +11,14 @@ once per address and display mode, all kept in the shared cache, so a repeat req
 session, the user, the scope and two cache entries. An edit anywhere moves the content version
 and everything is rebuilt on the next request.
 
+Courses and wishes. The pages that show them (the overview, the matrix, a community's page and
+the exports holding the matrix) also read ``report_data.read_demand_mark()`` on every request,
+one query of index lookups, and keep their entries under it too: enrolments do not move the
+content version, so this is what makes the next page view after an enrolment, a new wish or a
+supporter show it. The figures themselves are read again once per scope and mark
+(``report_data.read_demand``, five queries) and put into the cached area; the coverage is not
+touched.
+
 Every control is a plain GET form or link: without JavaScript the page reloads; with htmx the
 body is swapped in place (the same partial, ``#body``) and the address follows.
 """
@@ -142,6 +150,7 @@ class CommunityRow:
     population: int
     compounds: int
     complete: bool
+    demand: report_data.Demand
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,8 @@ class Overview:
     communities: tuple[CommunityRow, ...]
     categories: tuple[CategoryRow, ...]
     progress: tuple[report_data.YearProgress, ...]
+    demand: report_data.Demand  # the area's, summed
+    busiest: tuple[report_data.DemandRow, ...]  # where most people wait, first
 
     @property
     def chart_height(self) -> int:
@@ -191,6 +202,7 @@ def overview(area: Area) -> Overview:
                 population=next(iter(figures[p.id].values())).population if area.services else 0,
                 compounds=counts.get(p.id, 0),
                 complete=complete[p.id],
+                demand=area.demand_of(p.id),
             )
             for p in area.places
         ),
@@ -204,6 +216,8 @@ def overview(area: Area) -> Overview:
             for s in area.required
         ),
         progress=tuple(area.progress(since=timezone.localdate().year - PROGRESS_YEARS + 1)),
+        demand=area.demand_total(),
+        busiest=tuple(area.demand_rows(False, DEMAND_SHOWN)),
     )
 
 
@@ -279,6 +293,8 @@ CONTROLS = ("plan", "service", "sort", "order", "k", "page")
 # largest gaps (the exports hold every row).
 MATRIX_PAGE = 100
 GAPS_SHOWN = 200
+# The overview names this many communities where most people wait for a class or a wish.
+DEMAND_SHOWN = 10
 
 
 # ---- shared plumbing ----
@@ -301,11 +317,15 @@ def _scope_key(scope: access.Scope) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
-def _area(request: HttpRequest, scope: access.Scope) -> Area:
+def _area(request: HttpRequest, scope: access.Scope, mark: tuple | None = None) -> Area:
     """The scope's area under the current content version. After an edit, the last one made is
     brought up to date (report_data.refresh: only compounds near a changed facility are
     recomputed, and an edit that touches no figure changes nothing); gathered anew only when
-    that cannot be done."""
+    that cannot be done.
+
+    With ``mark`` (report_data.read_demand_mark), the area's course and wish figures are those
+    of that mark: read again when they are older, once per scope and mark, and cached apart from
+    the area, which is large and need not be written again for them."""
     scope_key = _scope_key(scope)
     key = caching.key("report-area", scope_key)
     area = cache.get(key)
@@ -316,7 +336,19 @@ def _area(request: HttpRequest, scope: access.Scope) -> Area:
             area = report_data.gather(Community.objects.readable_by(request.user))
         cache.set(key, area, caching.TIMEOUT)
         cache.set(f"report-area-last:{scope_key}", area, caching.TIMEOUT)
+    if mark is not None and area.demand_mark != mark:
+        demand = caching.cached(
+            "report-demand",
+            scope_key,
+            _mark_key(mark),
+            build=lambda: report_data.read_demand(p.id for p in area.places),
+        )
+        area.demand, area.demand_mark = demand, mark
     return area
+
+
+def _mark_key(mark: tuple | None) -> str:
+    return "-".join(map(str, mark)) if mark is not None else ""
 
 
 def _key(request: HttpRequest, scope: access.Scope, name: str, *more) -> str:
@@ -343,6 +375,7 @@ class Page:
     required_only: bool = False  # the service choice lists required categories only
     blank: str = ""  # the service choice's "any" option
     wide: bool = False  # prints in landscape
+    demand: bool = False  # shows course and wish figures: kept under their mark too
 
 
 def _show(request: HttpRequest, page: Page, *args) -> HttpResponse:
@@ -352,19 +385,22 @@ def _show(request: HttpRequest, page: Page, *args) -> HttpResponse:
     personal: the report pages have no form that posts, and the shell's links are the same for
     every signed-in user), and beneath it the entry of body, categories and heading per scope,
     language and controls, which the elder-mode and htmx variants share. A repeat request reads
-    the session, the user, the scope, the content version and the page: no figures, no
-    template."""
+    the session, the user, the scope, the content version and the page (and, on a page with
+    courses and wishes, their mark): no figures, no template."""
     scope = _scope(request)
+    mark = report_data.read_demand_mark() if page.demand else None
     variant = "htmx" if request.htmx else "elder" if _elder(request) else "plain"
     path = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
-    page_key = _key(request, scope, f"report-page-{page.name}", variant, path, *args)
+    page_key = _key(
+        request, scope, f"report-page-{page.name}", variant, path, _mark_key(mark), *args
+    )
     html = cache.get(page_key)
     if html is not None:
         return HttpResponse(html)
-    key = _key(request, scope, f"report-{page.name}", *args)
+    key = _key(request, scope, f"report-{page.name}", _mark_key(mark), *args)
     entry = cache.get(key)
     if entry is None:
-        area = _area(request, scope)
+        area = _area(request, scope, mark)
         services = area.required if page.required_only else area.services
         choices = ReportForm(request.GET, services, blank=page.blank).choices()
         context, shell = page.build(area, choices, *args)
@@ -429,7 +465,9 @@ def _overview(area: Area, choices: Choices):
     }, {}
 
 
-SORTS = ("name", "population")
+SORTS = ("name", "population", "waiting", "wishes")
+# Columns whose first click sorts largest first.
+LARGEST_FIRST = ("population", "waiting", "wishes")
 
 
 def _matrix(area: Area, choices: Choices):
@@ -446,6 +484,7 @@ def _matrix(area: Area, choices: Choices):
         "page_query": choices.query("plan", "sort", "order"),
         "columns": links,
         "service_links": [links[s.code] for s in area.required],
+        "demand_links": [links["waiting"], links["wishes"]],
         "services": area.required,
         "plan": choices.plan,
         "export_query": choices.query("plan"),
@@ -461,15 +500,18 @@ class SortLink:
 
 
 def _sort_links(required, sort: str, descending: bool, choices: Choices) -> dict[str, SortLink]:
-    """Each sortable column's link: sorted by it ascending first (residents: largest first),
-    then the other way."""
+    """Each sortable column's link: sorted by it ascending first (residents, people waiting and
+    wishes: largest first), then the other way."""
     links = {}
-    for key, label in [("name", _("Community")), ("population", _("Residents"))] + [
-        (s.code, s.name) for s in required
-    ]:
+    for key, label in [
+        ("name", _("Community")),
+        ("population", _("Residents")),
+        ("waiting", _("On waiting lists")),
+        ("wishes", _("Open wishes")),
+    ] + [(s.code, s.name) for s in required]:
         now = sort == key
         order = "desc" if now and not descending else ""
-        if key == "population" and not now:
+        if key in LARGEST_FIRST and not now:
             order = "desc"
         links[key] = SortLink(
             key,
@@ -487,6 +529,7 @@ def _community(area: Area, choices: Choices, slug: str):
     if place is None:  # outside the scope (or not there at all): the same answer
         raise Http404
     cells = area.figures(choices.plan)[place.id]
+    demand = area.demand_of(place.id)
     return {
         "place": place,
         "plan": choices.plan,
@@ -496,7 +539,38 @@ def _community(area: Area, choices: Choices, slug: str):
         "population": next(iter(cells.values())).population if cells else 0,
         "compounds": area.compound_rows(choices.plan, place),
         "export_query": choices.query("plan"),
+        "demand": demand,
+        "wishes": [
+            WishRow(wish, tuple(Named(area.service(c), cells[c]) for c in wish.codes if c in cells))
+            for wish in demand.top
+        ],
+        "wished_gaps": _wished_gaps(area, demand, cells),
     }, {"name": place.name, "slug": place.slug}
+
+
+@dataclass(frozen=True)
+class Named:
+    """A service a wish names, and how the community stands for it."""
+
+    service: Service
+    cell: report_data.Cell
+
+
+@dataclass(frozen=True)
+class WishRow:
+    wish: report_data.WishItem
+    named: tuple[Named, ...]
+
+
+def _wished_gaps(area: Area, demand: report_data.Demand, cells) -> list[Named]:
+    """The services the community's top wishes name that leave some of its residents beyond
+    the walk, in the categories' order."""
+    named = {code for wish in demand.top for code in wish.codes}
+    return [
+        Named(s, cells[s.code])
+        for s in area.services
+        if s.code in named and cells[s.code].uncovered
+    ]
 
 
 def _gaps(area: Area, choices: Choices):
@@ -534,13 +608,20 @@ def _sites(area: Area, choices: Choices):
 
 
 overview_page = _report_view(
-    Page("overview", "facilities/reports/overview.html", "overview", _overview)
+    Page("overview", "facilities/reports/overview.html", "overview", _overview, demand=True)
 )
 matrix_page = _report_view(
-    Page("matrix", "facilities/reports/matrix.html", "matrix", _matrix, wide=True)
+    Page("matrix", "facilities/reports/matrix.html", "matrix", _matrix, wide=True, demand=True)
 )
 community_page = _report_view(
-    Page("community", "facilities/reports/community.html", "matrix", _community, wide=True)
+    Page(
+        "community",
+        "facilities/reports/community.html",
+        "matrix",
+        _community,
+        wide=True,
+        demand=True,
+    )
 )
 gaps_page = _report_view(
     Page(
@@ -594,13 +675,15 @@ def _map(area: Area, code: str, plan: bool, suggestions: report_data.Suggestions
 # ---- exports ----
 
 
-def _export(request: HttpRequest, name: str, make) -> bytes | str:
-    """An export's content, cached like the pages (under today's date too: it is dated)."""
+def _export(request: HttpRequest, name: str, make, demand: bool = False) -> bytes | str:
+    """An export's content, cached like the pages (under today's date too: it is dated; and
+    under the course and wish figures' mark when it holds them)."""
     scope = _scope(request)
-    key = _key(request, scope, f"report-{name}", timezone.localdate().isoformat())
+    mark = report_data.read_demand_mark() if demand else None
+    key = _key(request, scope, f"report-{name}", timezone.localdate().isoformat(), _mark_key(mark))
     content = cache.get(key)
     if content is None:
-        area = _area(request, scope)
+        area = _area(request, scope, mark)
         content = make(area, ReportForm(request.GET, area.services).choices())
         cache.set(key, content, caching.TIMEOUT)
     return content
@@ -615,7 +698,7 @@ def export_xlsx(request: HttpRequest) -> HttpResponse:
         title = gettext("%(area)s coverage report") % {"area": area.label}
         return report_export.workbook(area, plan=c.plan, code=c.service, k=c.k, title=title)
 
-    response = HttpResponse(_export(request, "xlsx", make), content_type=XLSX)
+    response = HttpResponse(_export(request, "xlsx", make, demand=True), content_type=XLSX)
     response["Content-Disposition"] = f'attachment; filename="{_filename()}.xlsx"'
     return response
 
@@ -630,7 +713,7 @@ def export_csv(request: HttpRequest, table: str) -> HttpResponse:
     def make(area: Area, c: Choices) -> str:
         return report_export.csv_text(area, table, plan=c.plan, code=c.service, k=c.k)
 
-    text = _export(request, f"csv-{table}", make)
+    text = _export(request, f"csv-{table}", make, demand=table in report_export.WITH_DEMAND)
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_filename()}-{table}.csv"'
     return response

@@ -21,6 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from communities import access
 from communities.models import Community, ResidentialCompound
+from courses import listing
 from facilities import coverage, hours, maps, matching
 from facilities.forms import FacilitySearchForm
 from facilities.models import (
@@ -282,6 +283,8 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         .select_related("category")
         .near(facility.point, MAP_RADIUS_M)[:MAP_NEIGHBOURS]
     )
+    # The classes meeting here, with their seats (one query; never in a content-version cache).
+    classes_here, more_classes = listing.for_facility(facility, now)
     south, north, west, east = geo.bounding_box(facility.point, MAP_RADIUS_M)
     compounds = [
         c
@@ -302,6 +305,8 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
             "menu_days": _menu_days(meals, today),
             "prices": _price_table(senior),
             "map": _map(facility, neighbours, compounds),
+            "classes_here": classes_here,
+            "more_classes": more_classes,
         },
     )
 

@@ -3,11 +3,18 @@
 The sign-in name of a resident's ``User`` is their mobile number; this profile holds it again as
 the number the roster shows, with the birth year (for classes' age limits), the compound they live
 in (optional) and when they accepted the privacy notice.
+
+The profile itself is kept out of the audit trail: its personal fields must be gone once the
+account is deleted, and the trail is append-only. What staff do to an account (registering someone
+at the desk, resetting a password, correcting details) goes into ``AccountEvent``, which holds
+user ids and nothing else (residents/audit.py).
 """
 
 import secrets
 
+import pghistory
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -82,3 +89,23 @@ class Resident(models.Model):
     def age_in(self, year: int) -> int:
         """Age reached during ``year`` (a birth year is all that is kept)."""
         return year - self.birth_year
+
+
+class AccountEvent(
+    pghistory.create_event_model(
+        get_user_model(),
+        pghistory.ManualEvent("registered_at_desk"),
+        pghistory.ManualEvent("password_reset_by_staff"),
+        pghistory.ManualEvent("details_corrected_by_staff"),
+        # The account's id and nothing more: no name, number or birth year may outlive the
+        # account in a table that refuses deletes. The staff member is in the context.
+        fields=["id"],
+        # Unconstrained and DO_NOTHING: deleting the account leaves its events (and their id).
+        obj_field=pghistory.ObjForeignKey(related_name="account_events"),
+        append_only=True,
+        model_name="AccountEventBase",
+        app_label="residents",
+        meta={"verbose_name": _("account event"), "verbose_name_plural": _("account events")},
+    )
+):
+    """Something staff did to a resident's account (residents/audit.py records and reads these)."""

@@ -54,9 +54,10 @@ def test_home_shows_each_district_its_subdistricts_and_communities(client, commu
 def test_home_runs_a_constant_number_of_queries(
     client, many_communities, django_assert_max_num_queries
 ):
-    # The place tree (3), totals (2) and the facilities panels (5: categories, counts per
-    # category, today's menus, compounds to start "near me" from and their count).
-    with django_assert_max_num_queries(10):
+    # The place tree (3), totals (2), the facilities panels (5: categories, counts per
+    # category, today's menus, compounds to start "near me" from and their count) and the
+    # courses with seats left (1).
+    with django_assert_max_num_queries(11):
         response = client.get("/")
     assert response.content.decode().count('class="tree__community"') == 30
 

@@ -5,6 +5,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from courses import lottery
 from courses.models import CourseClass, Enrolment, Term
 from residents.models import Resident
 
@@ -14,7 +15,7 @@ def test_the_demo_term_is_open_today_with_a_full_class_and_people_waiting():
     call_command("load_demo", verbosity=0)
 
     now = timezone.now()
-    terms = Term.objects.all()
+    terms = Term.objects.exclude(community__name="天元社区")
     assert {t.community.name for t in terms} == {"林园社区", "安东社区", "大学城社区"}
     assert all(t.registration_opens <= now < t.registration_closes for t in terms)
     assert all(t.priority_opens < t.registration_opens for t in terms)
@@ -28,8 +29,16 @@ def test_the_demo_term_is_open_today_with_a_full_class_and_people_waiting():
     assert levels == {"初级", "中级"}
     assert Resident.objects.filter(phone="13800000001", name="张桂兰").exists()
 
+    # 天元社区's window has closed and its lottery class has been drawn: five for three seats.
+    calligraphy = CourseClass.objects.get(course__name="书法")
+    assert calligraphy.course.term.registration_closes < now
+    assert calligraphy.by_lottery and lottery.verify(calligraphy.draw)
+    assert (len(calligraphy.draw.applications), calligraphy.draw.seats) == (5, 3)
+    assert calligraphy.enrolments.filter(status="waitlisted").count() == 2
+
     counts = (CourseClass.objects.count(), Enrolment.objects.count(), Resident.objects.count())
     call_command("load_demo", verbosity=0)
+    assert calligraphy.draw.seed == CourseClass.objects.get(pk=calligraphy.pk).draw.seed
     assert counts == (
         CourseClass.objects.count(),
         Enrolment.objects.count(),

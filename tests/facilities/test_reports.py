@@ -149,12 +149,14 @@ def test_the_report_runs_a_constant_number_of_queries(
 ):
     _district_of(official, size)
     client = client_for(official)
-    # The session, the user, the scope, and report_data.gather's ten.
-    with django_assert_max_num_queries(13):
+    # The session, the user, the scope, the course and wish figures' mark, and
+    # report_data.gather's sixteen.
+    with django_assert_max_num_queries(20):
         response = client.get(URL)
     assert len(response.context["report"].communities) == size
-    # The figures are cached: a repeat request reads the session, the user and the scope only.
-    with django_assert_max_num_queries(3):
+    # The figures are cached: a repeat request reads the session, the user, the scope and the
+    # course and wish figures' mark only.
+    with django_assert_max_num_queries(4):
         client.get(URL)
 
 
