@@ -131,6 +131,9 @@ RESIDENTS = (
     ("13800000008", "黄志强", 1954, "林园社区"),
     ("13800000009", "周海燕", 1986, "大学城社区"),
     ("13800000010", "吴晓东", 1983, "安东社区"),
+    ("13800000011", "孙丽娟", 1961, "天元社区"),
+    ("13800000012", "马国强", 1956, "天元社区"),
+    ("13800000013", "朱玉珍", 1959, "天元社区"),
 )
 # Who is enrolled where, in order: 摄影 初级 keeps one seat of six; 视频剪辑 (four seats) is full
 # with two people waiting. Nobody takes more than the two classes a season allows.
@@ -143,7 +146,7 @@ ENROLMENTS = (
     ("古筝", "初级", ("13800000010",)),
     # Applications for the lottery class, made before its registration closed; five for three
     # seats, drawn when the demo loads.
-    ("书法", "", ("13800000006", "13800000007", "13800000008", "13800000009", "13800000010")),
+    ("书法", "", ("13800000011", "13800000012", "13800000013", "13800000009", "13800000010")),
 )  # fmt: skip
 
 

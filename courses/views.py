@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -87,10 +88,23 @@ def course_list(request: HttpRequest) -> HttpResponse:
         .values_list("slug", "name")
     )
     form = CourseFilterForm(request.GET, communities=communities)
+
+    def results() -> str:
+        """The results: the same for everyone asking the same address, so a signed-in
+        resident's page reuses the rendering the page cache made for visitors."""
+        return render_to_string("courses/list.html#results", _results(form, request), request)
+
+    html = caching.shared_fragment(request, "course-results", results)
+    if request.htmx:
+        return HttpResponse(html)
+    return render(request, "courses/list.html", {"form": form, "results": html})
+
+
+def _results(form: CourseFilterForm, request: HttpRequest) -> dict:
     groups, page = [], None
     if form.is_valid():
         data = form.cleaned_data
-        classes = current(classes_with_waiting(), today)
+        classes = current(classes_with_waiting(), timezone.localdate())
         if data["audience"]:
             classes = classes.filter(course__audience=data["audience"])
         if data["subject"]:
@@ -109,17 +123,9 @@ def course_list(request: HttpRequest) -> HttpResponse:
             (course, list(rows))
             for course, rows in groupby(page.object_list, key=lambda c: c.course)
         ]
-
-    template = "courses/list.html"
-    if request.htmx:
-        template += "#results"
     query = request.GET.copy()
     query.pop("page", None)
-    return render(
-        request,
-        template,
-        {"form": form, "groups": groups, "page": page, "page_query": query.urlencode()},
-    )
+    return {"groups": groups, "page": page, "page_query": query.urlencode()}
 
 
 @require_GET

@@ -75,6 +75,30 @@ class LazyVersion:
         return str(content_version())
 
 
+def _asked(request: HttpRequest) -> tuple:
+    """What a public rendering depends on besides the content: language, elder mode, the minute
+    (pages say what is open now) and the address."""
+    return (
+        request.LANGUAGE_CODE,
+        request.COOKIES.get(settings.ELDER_MODE_COOKIE) == "1",
+        timezone.localtime().strftime("%Y%m%d%H%M"),
+        hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32],
+    )
+
+
+def shared_fragment(request: HttpRequest, name: str, build) -> str:
+    """HTML that is the same for everyone who asks the same address in the same language and
+    mode, signed in or not (a course list's results, say): ``build()``'s value, cached like
+    ``public_page`` under the content version and the current minute. Pages for signed-in people
+    render their personal parts around it."""
+    fragment_key = key(name, *_asked(request))
+    hit = cache.get(fragment_key)
+    if hit is None:
+        hit = build()
+        cache.set(fragment_key, hit, 120)
+    return hit
+
+
 def public_page(view):
     """Cache a public page's HTML for anonymous visitors, per address, language, elder mode and
     htmx fragment, under the content version and the current minute (pages say what is open
@@ -90,12 +114,7 @@ def public_page(view):
         if request.method != "GET" or settings.SESSION_COOKIE_NAME in request.COOKIES:
             return view(request, *args, **kwargs)
         page_key = key(
-            "page",
-            request.LANGUAGE_CODE,
-            request.COOKIES.get(settings.ELDER_MODE_COOKIE) == "1",
-            "htmx" if request.headers.get("HX-Request") else "full",
-            timezone.localtime().strftime("%Y%m%d%H%M"),
-            hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32],
+            "page", "htmx" if request.headers.get("HX-Request") else "full", *_asked(request)
         )
         hit = cache.get(page_key)
         if hit is not None:

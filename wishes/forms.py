@@ -41,16 +41,15 @@ class WishFilterForm(forms.Form):
     )
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
-    def __init__(self, data, *, community_slugs: set[str]):
+    def __init__(self, data):
         super().__init__(data)
-        self.community_slugs = community_slugs
         for name in ("kind", "status", "sort"):
             self.fields[name].widget.attrs["class"] = "form__select"
             self.fields[name].error_messages["invalid_choice"] = _("Choose one from the list.")
 
     def clean_community(self) -> str:
         slug = self.cleaned_data["community"]
-        if slug and slug not in self.community_slugs:
+        if slug and not Community.objects.filter(slug=slug).exists():
             raise forms.ValidationError(_("Choose a community from the list."))
         return slug
 

@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.text import capfirst
@@ -51,6 +52,17 @@ def _community_groups(rows, chosen: str, key: int):
     ]
 
 
+def _community_options(chosen: str) -> str:
+    """The community select's options, grouped by district: thousands in a generated city, so
+    rendered once per content version and choice, for visitors and residents alike."""
+
+    def build() -> str:
+        groups = _community_groups(_community_rows(), chosen, key=1)
+        return render_to_string("wishes/community_options.html", {"community_groups": groups})
+
+    return caching.cached("wish-community-options", chosen[:100], build=build)
+
+
 def _supported_ids(user, wishes) -> set[int]:
     """Which of ``wishes`` the user supports already: one query, or none for a visitor."""
     if not user.is_authenticated or not wishes:
@@ -83,8 +95,7 @@ def _back(request: HttpRequest, default: str) -> str:
 @vary_on_headers("HX-Request")  # the page and its fragment must not share a cache entry
 @caching.public_page
 def wish_list(request: HttpRequest) -> HttpResponse:
-    communities = _community_rows()
-    form = WishFilterForm(request.GET, community_slugs={slug for _pk, slug, *_rest in communities})
+    form = WishFilterForm(request.GET)
     page, wishes = None, []
     if form.is_valid():
         data = form.cleaned_data
@@ -114,9 +125,7 @@ def wish_list(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "wishes": wishes,
-            "community_groups": _community_groups(
-                communities, request.GET.get("community", ""), key=1
-            ),
+            "community_options": _community_options(request.GET.get("community", "")),
             "page_query": query.urlencode(),
         },
     )
