@@ -416,3 +416,25 @@ def test_a_course_page_for_a_resident_runs_a_constant_number_of_queries(
     with django_assert_num_queries(len(one)):
         response = client.get(f"/courses/{course.slug}/")
     assert response.content.decode().count("Enrol<span") == 6
+
+
+def test_a_signed_in_resident_gets_the_results_rendered_for_visitors(
+    client, term, compound_a, monkeypatch
+):
+    """The results are nobody's own: a resident's list reuses the visitors' rendering (the
+    class query does not run again), and still shows a seat taken a minute later."""
+    course_class = make_class(term, compound_a, "课程0")
+    visitor = client.get(LIST).content.decode()
+    me = client_for(resident("13900000001"))
+    me.get("/me/")  # the session and user rows, read once
+
+    with CaptureQueriesContext(connection) as queries:
+        mine = me.get(LIST).content.decode()
+
+    assert not any("courses_courseclass" in q["sql"] for q in queries.captured_queries)
+    results = visitor.split('<div id="results"')[1].split("</main>")[0]
+    assert results in mine
+    enrol_at_now(resident("13900000002"), course_class)
+    assert "2 seats left" in results
+    monkeypatch.setattr(timezone, "now", lambda: NOW + timedelta(minutes=1))
+    assert "1 seat left" in me.get(LIST).content.decode()

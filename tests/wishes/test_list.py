@@ -12,6 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from communities.models import Community
 from residents.models import Resident
 from tests.conftest import client_for
 from wishes.models import Wish
@@ -174,3 +175,29 @@ def test_the_cached_list_shows_a_new_wish_and_a_new_supporter_at_once(client, co
     assert Wish.add_support(first.pk, supporter)
     after = client.get(LIST, {"sort": "newest"}).content
     assert after != before  # the count moved from 1 to 2 on the page at once
+
+
+def test_the_community_choices_are_rendered_once_for_everyone_and_follow_new_communities(
+    resident, community_a, subdistrict
+):
+    """Thousands of options in a city: a signed-in resident's list reads them from the cache,
+    and a new community shows at once (it moves the content version)."""
+    client = client_for(resident)
+    client.get(LIST)
+
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(LIST).content.decode()
+
+    assert f'value="{community_a.slug}"' in html
+    assert not any('FROM "communities_community"' in q["sql"] for q in queries.captured_queries)
+    Community.objects.create(
+        subdistrict=subdistrict, name="新建社区", latitude=43.9, longitude=125.3
+    )
+    assert "新建社区" in client.get(LIST).content.decode()
+
+
+def test_an_unknown_community_in_the_filter_is_refused_in_words(client, community_a):
+    html = client.get(LIST, {"community": "no-such-place"}).content.decode()
+
+    assert 'aria-invalid="true"' in html
+    assert 'id="id_community_error"' in html
