@@ -93,7 +93,9 @@ PAGES = [
     ("courses", "/courses/"),
     ("course page", "/courses/sheying/"),
     ("wishes", "/wishes/"),
-    # The same pages for a signed-in resident, whom the page cache never serves, and /me/.
+    # The same pages for a signed-in resident, whom the page cache never serves, and /me/; the
+    # floor signed in is what reading the session and the user costs any such page.
+    ("floor, signed in", "/bench/floor/", "resident"),
     ("courses, signed in", "/courses/", "resident"),
     ("course, signed in", "/courses/sheying/", "resident"),
     ("my classes", "/me/", "resident"),

@@ -45,25 +45,31 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class Facts:
-    """What the rules need to know about one person, read in three queries."""
+    """What the rules need to know about one person, read in two queries."""
 
     resident: Resident | None
     live: tuple[tuple[int, int, str], ...]  # (class id, term year, term season) held or awaited
     past: tuple[tuple[int, int, date], ...]  # (community id, term id, term start) with a seat
+    held: dict[int, Enrolment]  # their live enrolments by class id
 
     @classmethod
     def of(cls, user) -> "Facts":
-        live = Enrolment.objects.filter(user=user, status__in=Enrolment.LIVE).values_list(
-            "course_class_id",
-            "course_class__course__term__year",
-            "course_class__course__term__season",
+        rows = list(
+            Enrolment.objects.filter(user=user, status__in=Enrolment.LIVE).select_related(
+                "course_class__course__term"
+            )
         )
-        past = Enrolment.objects.filter(user=user, status=Status.ENROLLED).values_list(
-            "course_class__course__term__community_id",
-            "course_class__course__term_id",
-            "course_class__course__term__starts_on",
+        terms = [(row, row.course_class.course.term) for row in rows]
+        return cls(
+            Resident.objects.filter(user=user).first(),
+            live=tuple((row.course_class_id, t.year, t.season) for row, t in terms),
+            past=tuple(
+                (t.community_id, t.pk, t.starts_on)
+                for row, t in terms
+                if row.status == Status.ENROLLED
+            ),
+            held={row.course_class_id: row for row in rows},
         )
-        return cls(Resident.objects.filter(user=user).first(), tuple(live), tuple(past))
 
     def returning(self, term) -> bool:
         """Whether they took a class of the same community in an earlier term."""
@@ -78,9 +84,12 @@ def check(user, course_class: CourseClass, now: datetime | None = None) -> Refus
     return judge(Facts.of(user), course_class, now or timezone.now())
 
 
-def check_many(user, classes, now: datetime | None = None) -> dict[int, Refusal | None]:
-    """check() for several classes (a course page's) in three queries, whatever their number."""
-    facts, now = Facts.of(user), now or timezone.now()
+def check_many(
+    user, classes, now: datetime | None = None, facts: Facts | None = None
+) -> dict[int, Refusal | None]:
+    """check() for several classes (a course page's) in two queries, whatever their number
+    (none when the page has read the person's ``facts`` already)."""
+    facts, now = facts or Facts.of(user), now or timezone.now()
     return {c.pk: judge(facts, c, now) for c in classes}
 
 

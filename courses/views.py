@@ -80,24 +80,37 @@ class ClassRow:
 @vary_on_headers("HX-Request")  # the page and its fragment must not share a cache entry
 @caching.public_page
 def course_list(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
-    communities = list(
-        Community.objects.filter(terms__ends_on__gte=today)
-        .distinct()
-        .order_by("name")
-        .values_list("slug", "name")
-    )
-    form = CourseFilterForm(request.GET, communities=communities)
+    """The list is nobody's own: its results, and the page's whole body around them, are
+    rendered once a minute per address for everyone (visitors and residents alike); a signed-in
+    resident's page only wraps it in their own header."""
+    form = None
+
+    def filters() -> CourseFilterForm:
+        nonlocal form
+        if form is None:
+            communities = list(
+                Community.objects.filter(terms__ends_on__gte=timezone.localdate())
+                .distinct()
+                .order_by("name")
+                .values_list("slug", "name")
+            )
+            form = CourseFilterForm(request.GET, communities=communities)
+        return form
 
     def results() -> str:
-        """The results: the same for everyone asking the same address, so a signed-in
-        resident's page reuses the rendering the page cache made for visitors."""
-        return render_to_string("courses/list.html#results", _results(form, request), request)
+        context = _results(filters(), request)
+        return render_to_string("courses/list.html#results", context, request)
 
     html = caching.shared_fragment(request, "course-results", results)
     if request.htmx:
         return HttpResponse(html)
-    return render(request, "courses/list.html", {"form": form, "results": html})
+
+    def body() -> str:
+        context = {"form": filters(), "results": html}
+        return render_to_string("courses/list.html#body", context, request)
+
+    shared = caching.shared_fragment(request, "course-list", body)
+    return render(request, "courses/list.html", {"body": shared})
 
 
 def _results(form: CourseFilterForm, request: HttpRequest) -> dict:
@@ -131,15 +144,24 @@ def _results(form: CourseFilterForm, request: HttpRequest) -> dict:
 @require_GET
 @caching.public_page
 def detail(request: HttpRequest, slug: str) -> HttpResponse:
-    course = get_object_or_404(Course.objects.select_related("term__community"), slug=slug)
-    classes = list(
-        classes_with_waiting().filter(course=course).order_by("weekday", "starts_at", "level", "pk")
-    )
+
+    def read() -> tuple[Course | None, list[CourseClass]]:
+        course = Course.objects.select_related("term__community").filter(slug=slug).first()
+        if course is None:
+            return None, []
+        classes = classes_with_waiting().filter(course=course)
+        return course, list(classes.order_by("weekday", "starts_at", "level", "pk"))
+
+    # The course and its classes with their seats are the same for everyone this minute.
+    course, classes = caching.this_minute("course-classes", slug[:100], build=read)
+    if course is None:
+        raise Http404
     rows = [ClassRow(c) for c in classes]
     if request.user.is_authenticated:
         now = timezone.now()
-        held = {e.course_class_id: e for e in mine(request).filter(course_class__in=classes)}
-        refusals = enrolment.check_many(request.user, classes, now)
+        facts = enrolment.Facts.of(request.user)
+        held = facts.held
+        refusals = enrolment.check_many(request.user, classes, now, facts)
         rows = []
         for course_class in classes:
             held_here = held.get(course_class.pk)

@@ -91,11 +91,17 @@ def shared_fragment(request: HttpRequest, name: str, build) -> str:
     mode, signed in or not (a course list's results, say): ``build()``'s value, cached like
     ``public_page`` under the content version and the current minute. Pages for signed-in people
     render their personal parts around it."""
-    fragment_key = key(name, *_asked(request))
-    hit = cache.get(fragment_key)
+    return this_minute(name, *_asked(request), build=build)
+
+
+def this_minute(name: str, *parts, build):
+    """``build()``'s value, cached under the content version and ``parts`` for the current
+    minute: for what moves without moving the content version (seats, say)."""
+    minute_key = key(name, timezone.localtime().strftime("%Y%m%d%H%M"), *parts)
+    hit = cache.get(minute_key)
     if hit is None:
         hit = build()
-        cache.set(fragment_key, hit, 120)
+        cache.set(minute_key, hit, 120)
     return hit
 
 

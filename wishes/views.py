@@ -115,20 +115,17 @@ def wish_list(request: HttpRequest) -> HttpResponse:
 
     query = request.GET.copy()
     query.pop("page", None)
-    template = "wishes/list.html"
+    context = {"form": form, "page": page, "wishes": wishes, "page_query": query.urlencode()}
     if request.htmx:
-        template += "#results"
-    return render(
-        request,
-        template,
-        {
-            "form": form,
-            "page": page,
-            "wishes": wishes,
-            "community_options": _community_options(request.GET.get("community", "")),
-            "page_query": query.urlencode(),
-        },
-    )
+        return render(request, "wishes/list.html#results", context)
+
+    def filters() -> str:
+        """The heading and filters: nobody's own, rendered once a minute per address."""
+        chosen = {"community_options": _community_options(request.GET.get("community", ""))}
+        return render_to_string("wishes/list.html#filters", context | chosen, request)
+
+    context["filters"] = caching.shared_fragment(request, "wish-filters", filters)
+    return render(request, "wishes/list.html", context)
 
 
 @require_GET

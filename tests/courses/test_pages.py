@@ -192,14 +192,29 @@ def test_a_resident_sees_their_place_on_the_waiting_list(photography):
     assert "Full: 1 waiting" in html
 
 
-def test_a_resident_who_may_apply_gets_the_right_button(photography):
+def test_a_resident_who_may_apply_gets_the_right_button(photography, monkeypatch):
     me = resident("13900000001")
     url = f"/courses/{photography.course.slug}/"
 
     assert "Enrol" in client_for(me).get(url).content.decode()
     for user in residents(2):
         enrol_at_now(user, photography)
+    # Seats are read once a minute for everyone; what I hold myself is always fresh.
+    monkeypatch.setattr(timezone, "now", lambda: NOW + timedelta(minutes=1))
     assert "Join the waiting list" in client_for(me).get(url).content.decode()
+
+
+def test_my_own_place_shows_at_once_though_seats_are_read_once_a_minute(photography):
+    me = resident("13900000001")
+    client = client_for(me)
+    url = f"/courses/{photography.course.slug}/"
+    assert "2 seats left" in client.get(url).content.decode()
+
+    enrol_at_now(me, photography)
+
+    html = client.get(url).content.decode()
+    assert "You are enrolled." in html
+    assert f"/courses/classes/{photography.pk}/enrol/" not in html
 
 
 def test_staff_without_a_resident_profile_are_told_only_residents_enrol(staff_a, photography):
@@ -400,7 +415,7 @@ def test_a_class_meeting_time_is_shown_in_local_time(client, term, compound_a):
 
 
 def test_a_course_page_for_a_resident_runs_a_constant_number_of_queries(
-    term, compound_a, django_assert_num_queries
+    term, compound_a, django_assert_num_queries, monkeypatch
 ):
     """The rules are judged for every class from one set of facts (enrolment.check_many)."""
     me = resident("13900000077")
@@ -412,10 +427,14 @@ def test_a_course_page_for_a_resident_runs_a_constant_number_of_queries(
     for level in ("初级", "中级", "高级", "研修", "创作"):
         first.pk, first.level = None, level  # another class of the same course
         first.save()
+    monkeypatch.setattr(timezone, "now", lambda: NOW + timedelta(minutes=1))
 
     with django_assert_num_queries(len(one)):
         response = client.get(f"/courses/{course.slug}/")
     assert response.content.decode().count("Enrol<span") == 6
+    assert len(one) <= 6  # session, user, course, classes, the person's enrolments, profile
+    with django_assert_num_queries(len(one) - 2):  # the same minute: course and classes cached
+        client.get(f"/courses/{course.slug}/")
 
 
 def test_a_signed_in_resident_gets_the_results_rendered_for_visitors(
