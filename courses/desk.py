@@ -6,7 +6,6 @@ the class is fetched through the admin's scoped queryset, so another community's
 """
 
 import io
-import secrets
 
 from django import forms
 from django.contrib import messages
@@ -27,7 +26,7 @@ from communities.models import ResidentialCompound
 from courses import attendance, enrolment
 from courses.models import CourseClass, Enrolment
 from residents import audit as account_trail
-from residents.models import Resident, mobile_validator
+from residents.models import Resident, mobile_validator, one_time_password
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -87,7 +86,7 @@ def desk(request: HttpRequest, object_id: str, *, model_admin) -> HttpResponse:
             with transaction.atomic():
                 resident = Resident.objects.filter(phone=data["phone"]).first()
                 if resident is None:
-                    password = secrets.token_urlsafe(6)
+                    password = one_time_password()
                     user = get_user_model().objects.create_user(
                         username=data["phone"], password=password, first_name=data["name"]
                     )

@@ -8,9 +8,6 @@ do to an account goes into the audit trail by id only (residents/audit.py); the 
 which would keep the resident's name after the account is deleted, is not written.
 """
 
-import secrets
-import string
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -32,16 +29,7 @@ from communities.admin import CommunityScopedAdmin
 from communities.models import ResidentialCompound
 from residents import audit as account_trail
 from residents.forms import FIRST_BIRTH_YEAR, normalise_phone
-from residents.models import Resident, mobile_validator
-
-# Digits only: the people given these type them on a phone's number pad, often with a helper
-# reading them out. Eight digits, with the sign-in throttle in front, are plenty for a password
-# meant to be changed.
-ONE_TIME_PASSWORD_DIGITS = 8
-
-
-def one_time_password() -> str:
-    return "".join(secrets.choice(string.digits) for _ in range(ONE_TIME_PASSWORD_DIGITS))
+from residents.models import Resident, mobile_validator, one_time_password
 
 
 def holds_a_role(user) -> bool:

@@ -38,6 +38,15 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+ONE_TIME_PASSWORD_DIGITS = 8
+
+
+def one_time_password() -> str:
+    """A password staff read out to a resident (at the desk, or after a reset): eight digits,
+    easy to type on a phone; sign-in throttling keeps guessing out of reach."""
+    return "".join(secrets.choice("0123456789") for _ in range(ONE_TIME_PASSWORD_DIGITS))
+
+
 class Resident(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,

@@ -3,10 +3,11 @@ show the same dictionary, and deleting an account goes through here too."""
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
 from courses import enrolment as enrolment_engine
-from courses.models import Enrolment
+from courses.models import Attendance, Enrolment
 from residents.models import Resident
 from wishes.models import Support, Wish
 
@@ -16,12 +17,13 @@ def _when(value):
 
 
 def my_data(resident: Resident) -> dict:
-    """The profile, every enrolment (cancelled ones too), the wishes I posted and the ones I
-    supported, in four queries."""
+    """The profile, every enrolment (cancelled ones too) with its place in a draw and the
+    meetings marked, the wishes I posted and the ones I supported, in five queries."""
     compound = resident.compound
     enrolments = (
         Enrolment.objects.filter(user_id=resident.user_id)
         .select_related("course_class__course__term__community", "course_class__facility")
+        .prefetch_related(Prefetch("attendance", Attendance.objects.order_by("date")))
         .order_by("-created_at")
     )
     return {
@@ -49,6 +51,12 @@ def my_data(resident: Resident) -> dict:
                 "enrolled": _when(e.enrolled_at),
                 "cancelled": _when(e.cancelled_at),
                 "enrolled_at_the_desk": e.by_staff_id is not None,
+                "application_number": e.pk,
+                "place_in_draw": e.draw_rank,
+                "attendance": [
+                    {"date": a.date.isoformat(), "present": a.present} for a in e.attendance.all()
+                ],
+                "meetings_present": sum(a.present for a in e.attendance.all()),
             }
             for e in enrolments
         ],

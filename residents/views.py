@@ -4,7 +4,9 @@ import json
 from itertools import groupby
 
 from django import forms
-from django.contrib.auth import get_user_model, login, logout
+from django.contrib import messages
+from django.contrib.auth import get_user_model, login, logout, update_session_auth_hash
+from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
@@ -199,3 +201,21 @@ def delete_account(request: HttpRequest) -> HttpResponse:
 def deleted(request: HttpRequest) -> HttpResponse:
     """Where a deleted account lands: the public pages keep no messages, so a page of its own."""
     return render(request, "residents/deleted.html")
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def change_password(request: HttpRequest) -> HttpResponse:
+    """Choose one's own password: after staff gave a one-time one at the desk or by a reset, or
+    whenever one likes. The rest of one's sessions end; this one stays signed in."""
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        update_session_auth_hash(request, form.user)
+        messages.success(
+            request,
+            _("Your password is changed. Use the new one the next time you sign in."),
+        )
+        return redirect("communities:account")
+    return render(request, "residents/password.html", {"form": form})

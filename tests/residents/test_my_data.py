@@ -85,6 +85,39 @@ def test_my_data_runs_a_fixed_number_of_queries(
     for name in ("摄影", "书画", "古筝", "吉他"):
         enrolment.enrol(me, make_class(term, compound_a, name=name, capacity=5), now=NOW)
     client = client_for(me)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         response = client.get(reverse("residents:data"))
     assert response.status_code == 200
+
+
+def test_my_data_holds_my_attendance_and_my_place_in_a_draw(
+    me, neighbour, term, compound_a, settings
+):
+    from datetime import timedelta
+
+    from courses import lottery
+    from courses.models import Attendance
+
+    photography = make_class(term, compound_a)
+    mine = enrolment.enrol(me, photography, now=NOW)
+    second = photography.first_date + timedelta(7)
+    for day, present in ((photography.first_date, True), (second, False)):
+        Attendance.objects.create(enrolment=mine, date=day, present=present, recorded_at=NOW)
+    drawn = make_class(term, compound_a, name="书法", allocation="lottery")
+    applied = enrolment.enrol(me, drawn, now=NOW)
+    enrolment.enrol(neighbour, drawn, now=NOW)
+    lottery.draw(drawn, now=term.registration_closes)
+
+    data = json.loads(client_for(me).get(reverse("residents:data-json")).content)
+    by_course = {e["course"]: e for e in data["enrolments"]}
+
+    assert by_course["摄影"]["attendance"] == [
+        {"date": photography.first_date.isoformat(), "present": True},
+        {"date": (photography.first_date + timedelta(7)).isoformat(), "present": False},
+    ]
+    assert by_course["摄影"]["meetings_present"] == 1
+    applied.refresh_from_db()
+    assert by_course["书法"]["application_number"] == applied.pk
+    assert by_course["书法"]["place_in_draw"] == applied.draw_rank in (1, 2)
+    html = client_for(me).get(reverse("residents:data")).content.decode()
+    assert "申请号" in html or str(applied.pk) in html
