@@ -14,6 +14,7 @@ from courses import attendance, desk, enrolment, lottery
 from courses.models import Course, CourseClass, Draw, Enrolment, Term
 from facilities.admin import ScopedInline
 from facilities.models import Facility
+from residents.models import shown
 
 
 @admin.register(Term)
@@ -74,10 +75,21 @@ class EnrolmentInline(ScopedInline, admin.TabularInline):
 
     model = Enrolment
     extra = 0
-    fields = ["user", "status", "draw_rank", "created_at", "enrolled_at", "by_staff"]
+    fields = ["resident", "status", "draw_rank", "created_at", "enrolled_at", "by_staff"]
     readonly_fields = fields
     can_delete = False
     ordering = Enrolment.QUEUE
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("user__resident", "course_class__course", "by_staff")
+        )
+
+    @admin.display(description=_("resident"))
+    def resident(self, obj):
+        return shown(obj.user)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -172,9 +184,14 @@ class DrawAdmin(CommunityScopedAdmin):
 
 @admin.register(Enrolment)
 class EnrolmentAdmin(CommunityScopedAdmin):
-    list_display = ["user", "course_class", "status", "created_at", "enrolled_at", "by_staff"]
+    list_display = ["resident", "course_class", "status", "created_at", "enrolled_at", "by_staff"]
     list_filter = ["status"]
-    list_select_related = ["user", "course_class__course", "by_staff"]
+    list_select_related = ["user__resident", "course_class__course", "by_staff"]
+
+    @admin.display(description=_("resident"), ordering="user__resident__name")
+    def resident(self, obj):
+        return shown(obj.user)
+
     actions = ["cancel_enrolments"]
 
     def has_add_permission(self, request):

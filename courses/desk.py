@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
@@ -37,7 +37,7 @@ class DeskForm(forms.Form):
     phone = forms.CharField(
         label=gettext_lazy("mobile number"), max_length=11, validators=[mobile_validator]
     )
-    name = forms.CharField(label=gettext_lazy("name"), max_length=50, required=False)
+    name = forms.CharField(label=pgettext_lazy("person", "name"), max_length=50, required=False)
     birth_year = forms.IntegerField(
         label=gettext_lazy("birth year"), min_value=1900, max_value=2100, required=False
     )

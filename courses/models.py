@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from communities.models import Community, PinyinSlugMixin
 from facilities.models import Facility
 from portal import audit
+from residents.models import shown
 
 
 @audit.track("Term")
@@ -302,7 +303,7 @@ class Enrolment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} · {self.course_class}"
+        return f"{shown(self.user)} · {self.course_class}"
 
     @property
     def application_number(self) -> int:

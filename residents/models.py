@@ -20,6 +20,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from communities.models import ResidentialCompound
 
@@ -32,6 +33,16 @@ mobile_validator = RegexValidator(
 def mask(phone: str) -> str:
     """138****1234: how a number shows everywhere but the roster that needs it."""
     return f"{phone[:3]}****{phone[-4:]}" if len(phone) == 11 else "****"
+
+
+def shown(user) -> str:
+    """How a person shows in the back office: a resident by name and masked number (their
+    sign-in name is their full number), anyone else by their sign-in name."""
+    resident = getattr(user, "resident", None)
+    if resident is not None:
+        return str(resident)
+    name = user.get_username()
+    return mask(name) if name.isdigit() and len(name) == 11 else name
 
 
 def new_token() -> str:
@@ -54,7 +65,7 @@ class Resident(models.Model):
         related_name="resident",
         verbose_name=_("user"),
     )
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
     phone = models.CharField(
         _("mobile number"), max_length=11, unique=True, validators=[mobile_validator]
     )

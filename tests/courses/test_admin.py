@@ -64,3 +64,19 @@ def test_other_staff_cannot_cancel_across_communities(staff_b, photography):
     )
     mine.refresh_from_db()
     assert mine.status == "enrolled"
+
+
+def test_the_roster_in_the_admin_shows_numbers_masked(staff_a, photography):
+    """Full numbers appear only in the exported roster; the class page and the enrolment list
+    name people by name and masked number."""
+    person = residents(1, start=13912345678)[0]
+    enrolment.enrol(person, photography, now=NOW)
+    client = client_for(staff_a)
+
+    for page in (
+        client.get(url(CourseClass, "change", photography.pk)),
+        client.get(reverse("admin:courses_enrolment_changelist")),
+    ):
+        html = page.content.decode()
+        assert "139****5678" in html
+        assert "13912345678" not in html
