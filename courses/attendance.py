@@ -24,6 +24,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -340,7 +341,15 @@ def add_sheet(book, course_class: CourseClass) -> None:
     sheet = book.create_sheet(_("Attendance")[:31])
     sheet.append([str(course_class)])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append([_("Name"), *[d.isoformat() for d in dates], _("Present"), _("Marked"), _("Rate")])
+    sheet.append(
+        [
+            pgettext("person", "Name"),
+            *[d.isoformat() for d in dates],
+            _("Present"),
+            _("Marked"),
+            _("Rate"),
+        ]
+    )
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for person in register.people:

@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
@@ -156,7 +156,7 @@ def roster(request: HttpRequest, object_id: str, *, model_admin) -> HttpResponse
     sheet["A1"].font = Font(bold=True, size=14)
     headers = [
         _("No."),
-        _("Name"),
+        pgettext("person", "Name"),
         _("Mobile number"),
         _("Birth year"),
         _("Status"),
