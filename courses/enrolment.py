@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from courses.models import CourseClass, Enrolment
+from portal import caching
 from residents.models import Resident
 
 Status = Enrolment.Status
@@ -136,6 +137,16 @@ def judge(facts: Facts, course_class: CourseClass, now: datetime) -> Refusal | N
     return None
 
 
+def seats_stamp(course_slug: str) -> str:
+    """The name of the counter a course page's cached seats are keyed by (portal.caching)."""
+    return f"course-seats:{course_slug[:100]}"
+
+
+def _seats_moved(course_slug: str) -> None:
+    """After the transaction commits, a course page shows the new seats at once."""
+    transaction.on_commit(lambda: caching.restamp(seats_stamp(course_slug)))
+
+
 def enrol(user, course_class: CourseClass, *, by=None, now: datetime | None = None) -> Enrolment:
     """Apply: a seat if one is free, else the next place on the waiting list. ``by`` is the
     staff member enrolling at the desk. Raises Refused with the reason when a rule says no."""
@@ -151,6 +162,7 @@ def enrol(user, course_class: CourseClass, *, by=None, now: datetime | None = No
         refusal = check(user, locked, now)
         if refusal:
             raise Refused(refusal)
+        _seats_moved(locked.course.slug)
         if locked.by_lottery:
             # Before the draw (the window is open, or check() said no) nobody takes a seat.
             return Enrolment.objects.create(
@@ -173,10 +185,15 @@ def cancel(enrolment: Enrolment, *, now: datetime | None = None) -> Enrolment | 
     person waiting, whose enrolment is returned."""
     now = now or timezone.now()
     with transaction.atomic():
-        locked_class = CourseClass.objects.select_for_update().get(pk=enrolment.course_class_id)
+        locked_class = (
+            CourseClass.objects.select_for_update(of=("self",))
+            .select_related("course")
+            .get(pk=enrolment.course_class_id)
+        )
         mine = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
         if mine.status == Status.CANCELLED:
             return None
+        _seats_moved(locked_class.course.slug)
         had_seat = mine.status == Status.ENROLLED
         mine.status, mine.cancelled_at = Status.CANCELLED, now
         mine.save(update_fields=["status", "cancelled_at"])

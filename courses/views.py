@@ -152,8 +152,11 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         classes = classes_with_waiting().filter(course=course)
         return course, list(classes.order_by("weekday", "starts_at", "level", "pk"))
 
-    # The course and its classes with their seats are the same for everyone this minute.
-    course, classes = caching.this_minute("course-classes", slug[:100], build=read)
+    # The course and its classes with their seats are the same for everyone: read once a
+    # minute, and again as soon as anyone enrols or cancels (courses.enrolment restamps it).
+    key = slug[:100]
+    seats = caching.stamp(enrolment.seats_stamp(key))
+    course, classes = caching.this_minute("course-classes", key, seats, build=read)
     if course is None:
         raise Http404
     rows = [ClassRow(c) for c in classes]

@@ -94,6 +94,20 @@ def shared_fragment(request: HttpRequest, name: str, build) -> str:
     return this_minute(name, *_asked(request), build=build)
 
 
+def stamp(name: str) -> int:
+    """A counter of one thing's changes (a course's seats, say), for keys that must move on
+    with it without moving the content version of everything."""
+    return cache.get(f"stamp:{name}") or 0
+
+
+def restamp(name: str) -> None:
+    """Move ``stamp(name)`` on; a lost or evicted counter starts again from the clock."""
+    try:
+        cache.incr(f"stamp:{name}")
+    except ValueError:
+        cache.set(f"stamp:{name}", int(time.time() * 1000), TIMEOUT)
+
+
 def this_minute(name: str, *parts, build):
     """``build()``'s value, cached under the content version and ``parts`` for the current
     minute: for what moves without moving the content version (seats, say)."""

@@ -530,6 +530,12 @@ def test_a_wish_gets_three_supporters_and_a_reply_by_keyboard(open_page, pages, 
         expect(note).to_have_text(zh("Thank you: your support is counted."))
         expect(note).to_be_focused()
         expect(box.locator(".support__count")).to_contain_text(str(n))
+        # htmx settles the swap (and places the focus again) a moment later: wait for it, as
+        # any person would before reading on.
+        supporter.wait_for_function(
+            "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+        )
+        expect(note).to_be_focused()
         if username != "13800000009":  # and Tab goes on from there, not from the top
             tab_to(supporter, supporter.locator(".wish-back"), limit=1)
         pages.look(supporter, again=True)

@@ -353,3 +353,19 @@ def test_a_draw_cannot_be_edited_in_the_admin(clock, city_admin, drawn_class):
 
     draw.refresh_from_db()
     assert draw.seed != "mine" and len(draw.applications) == 2
+
+
+def test_a_draw_moves_the_course_pages_seats_on(english, clock, drawn_class):
+    from django.test import TestCase
+
+    apply_all(drawn_class, residents(3))
+    client = client_for(resident("13900000001"))
+    url = f"/courses/{drawn_class.course.slug}/"
+    assert "Drawn by lot: 3 applied for 2 seats" in client.get(url).content.decode()
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        lottery.draw(drawn_class, now=AFTER)  # the page's clock stays in the same minute
+
+    html = client.get(url).content.decode()
+    assert "Drawn by lot" not in html
+    assert "Full: 1 waiting" in html
