@@ -1,7 +1,13 @@
+import time
+
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 
 
 class CookieLocaleMiddleware:
@@ -24,3 +30,51 @@ class CookieLocaleMiddleware:
         patch_vary_headers(response, ["Cookie"])
         response.headers.setdefault("Content-Language", language)
         return response
+
+
+class PermissionsPolicyMiddleware:
+    """What the browser may let our pages use: the position, for "near me" on our own pages, and
+    nothing else (camera, microphone, payment…); no page may be put in another's frame either
+    (CSP frame-ancestors and X-Frame-Options say so)."""
+
+    POLICY = (
+        "geolocation=(self), camera=(), microphone=(), payment=(), usb=(), serial=(), "
+        "bluetooth=(), midi=(), magnetometer=(), gyroscope=(), accelerometer=(), "
+        "display-capture=(), interest-cohort=()"
+    )
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", self.POLICY)
+        return response
+
+
+class StaffIdleTimeoutMiddleware:
+    """Staff and administrators are signed out after ``STAFF_IDLE_SECONDS`` without a request,
+    whatever the session's own lifetime: a back-office screen left open at a service desk must
+    not stay usable. The last moment seen is written at most once a minute."""
+
+    KEY = "staff_seen_at"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and (user.is_staff or user.is_superuser):
+            now = int(time.time())
+            seen = request.session.get(self.KEY)
+            if seen is not None and now - seen > settings.STAFF_IDLE_SECONDS:
+                logout(request)
+                messages.info(
+                    request,
+                    _("You were signed out after %(minutes)s minutes without activity.")
+                    % {"minutes": settings.STAFF_IDLE_SECONDS // 60},
+                )
+                return redirect_to_login(request.get_full_path())
+            if seen is None or now - seen >= 60:
+                request.session[self.KEY] = now
+        return self.get_response(request)
