@@ -28,6 +28,15 @@ class CommunitiesConfig(AppConfig):
             for signal in (post_save, post_delete):
                 signal.connect(caching.bump, sender=model, dispatch_uid=f"bump.{name}.{signal}")
 
+        # A staff member's idle clock starts when they sign in.
+        from django.contrib.auth.signals import user_logged_in
+
+        from portal.middleware import StaffIdleTimeoutMiddleware
+
+        user_logged_in.connect(
+            StaffIdleTimeoutMiddleware.signed_in, dispatch_uid="portal.staff_signed_in"
+        )
+
         # Every model's multi-line text is stored with "\n" line breaks, whoever saves it.
         from django.db.models.signals import pre_save
 

@@ -59,6 +59,13 @@ class StaffIdleTimeoutMiddleware:
 
     KEY = "staff_seen_at"
 
+    @classmethod
+    def signed_in(cls, sender, request, user, **kwargs) -> None:
+        """The clock starts at sign-in (a user_logged_in receiver), with the session's own
+        save, so the first pages after it write nothing more."""
+        if request is not None and hasattr(request, "session"):
+            request.session[cls.KEY] = int(time.time())
+
     def __init__(self, get_response):
         self.get_response = get_response
 
