@@ -142,7 +142,7 @@ def seats_stamp(course_slug: str) -> str:
     return f"course-seats:{course_slug[:100]}"
 
 
-def _seats_moved(course_slug: str) -> None:
+def seats_moved(course_slug: str) -> None:
     """After the transaction commits, a course page shows the new seats at once."""
     transaction.on_commit(lambda: caching.restamp(seats_stamp(course_slug)))
 
@@ -162,7 +162,7 @@ def enrol(user, course_class: CourseClass, *, by=None, now: datetime | None = No
         refusal = check(user, locked, now)
         if refusal:
             raise Refused(refusal)
-        _seats_moved(locked.course.slug)
+        seats_moved(locked.course.slug)
         if locked.by_lottery:
             # Before the draw (the window is open, or check() said no) nobody takes a seat.
             return Enrolment.objects.create(
@@ -193,7 +193,7 @@ def cancel(enrolment: Enrolment, *, now: datetime | None = None) -> Enrolment | 
         mine = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
         if mine.status == Status.CANCELLED:
             return None
-        _seats_moved(locked_class.course.slug)
+        seats_moved(locked_class.course.slug)
         had_seat = mine.status == Status.ENROLLED
         mine.status, mine.cancelled_at = Status.CANCELLED, now
         mine.save(update_fields=["status", "cancelled_at"])

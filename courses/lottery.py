@@ -85,7 +85,7 @@ def draw(course_class: CourseClass, *, now: datetime | None = None, seed: str | 
             else:
                 row.status = Status.WAITLISTED
         Enrolment.objects.bulk_update(rows.values(), ["draw_rank", "status", "enrolled_at"])
-        enrolment._seats_moved(locked.course.slug)
+        enrolment.seats_moved(locked.course.slug)
         if winners:
             CourseClass.objects.filter(pk=locked.pk).update(
                 enrolled_count=F("enrolled_count") + len(winners)

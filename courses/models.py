@@ -305,11 +305,6 @@ class Enrolment(models.Model):
     def __str__(self) -> str:
         return f"{shown(self.user)} · {self.course_class}"
 
-    @property
-    def application_number(self) -> int:
-        """The number a draw lists publicly in place of a name."""
-        return self.pk
-
     # The waiting list's order: the draw's ranking where there was one, else arrival (ids are
     # handed out under the class lock).
     QUEUE = (F("draw_rank").asc(nulls_last=True), "id")
