@@ -15,7 +15,7 @@ with_db = DATABASE_URL="$${DATABASE_URL:-$$($(PY) -m portal.localdb url)}"
 # none (cache and sessions then live in the database).
 with_redis = REDIS_URL="$${REDIS_URL:-$$($(PY) -c 'import socket; s = socket.socket(); s.settimeout(0.3); print("redis://127.0.0.1:6379/0" if s.connect_ex(("127.0.0.1", 6379)) == 0 else "")')}"
 
-.PHONY: install run serve test lint format check pytest browser bench messages stop-db clean
+.PHONY: install run serve test lint format check pytest browser bench messages backup restore stop-db clean
 
 install: $(VENV)/.installed
 
@@ -74,6 +74,16 @@ messages: install
 	export $(with_db) && \
 	$(PY) manage.py makemessages --locale zh_Hans --no-obsolete --no-location --ignore '.venv/*' --ignore '.local/*' --ignore 'tests/*' && \
 	$(PY) manage.py compilemessages --ignore '.venv/*'
+
+# The database and the photos, into backups/<UTC time>/ (README "Backups").
+BACKUP_DIR ?= backups
+backup: install
+	export $(with_db) && $(PY) -m portal.backup backup --dir "$(BACKUP_DIR)"
+
+# make restore BACKUP=backups/<name> [CONFIRM=yes]: replaces the data, so it asks first.
+restore: install
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=backups/<name> [CONFIRM=yes]" >&2; exit 2; }
+	export $(with_db) && $(PY) -m portal.backup restore "$(BACKUP)" $(if $(filter yes,$(CONFIRM)),--yes)
 
 stop-db: install
 	$(PY) -m portal.localdb stop

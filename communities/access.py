@@ -81,6 +81,12 @@ def scope_for(user) -> Scope:
             subdistrict_ids=frozenset(s for role, _c, s, _d in rows if s),
             district_ids=frozenset(d for role, _c, _s, d in rows if d),
         )
+    if scope != Scope():
+        # Roles count only once the session passed the second sign-in step.
+        from communities import two_factor
+
+        if not two_factor.is_verified(user):
+            scope = Scope()
     user._portal_scope = scope
     return scope
 

@@ -7,7 +7,7 @@ from django.http import Http404
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from communities import access, roles
+from communities import access, roles, two_factor
 from communities.models import Community, District, Membership, ResidentialCompound, Subdistrict
 from communities.signin import AdminSignInForm
 from portal import audit
@@ -16,6 +16,14 @@ admin.site.site_header = _("Complete Community Portal · back office")
 admin.site.site_title = _("Complete Community Portal")
 admin.site.index_title = _("Keep your community's data correct")
 admin.site.login_form = AdminSignInForm
+
+# django-otp's own device pages would show the authenticators' secret keys; a lost phone is
+# handled by the "reset two-step sign-in" action on memberships instead.
+for _device_model in ("otp_totp.TOTPDevice", "otp_static.StaticDevice"):
+    from django.apps import apps
+
+    if admin.site.is_registered(apps.get_model(_device_model)):
+        admin.site.unregister(apps.get_model(_device_model))
 
 
 class CommunityScopedAdmin(admin.ModelAdmin):
@@ -153,6 +161,22 @@ class MembershipAdmin(admin.ModelAdmin):
     list_select_related = ["user", "community", "subdistrict", "district"]
     search_fields = ["user__username", "community__name"]
     autocomplete_fields = ["user", "community", "subdistrict", "district"]
+    actions = ["reset_two_step"]
+
+    @admin.action(
+        description=_("Reset two-step sign-in of the selected people (lost phone)"),
+        permissions=["change"],
+    )
+    def reset_two_step(self, request, queryset):
+        """The people set up a new authenticator at their next sign-in; their recovery codes
+        stop working."""
+        users = {m.user for m in queryset.select_related("user")}
+        for user in users:
+            two_factor.turn_off(user)
+        self.message_user(
+            request,
+            _("Two-step sign-in was reset for %(count)d people.") % {"count": len(users)},
+        )
 
     # A membership decides back-office access: keep is_staff and the groups in step with it.
     def save_model(self, request, obj, form, change):

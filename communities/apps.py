@@ -37,6 +37,11 @@ class CommunitiesConfig(AppConfig):
             StaffIdleTimeoutMiddleware.signed_in, dispatch_uid="portal.staff_signed_in"
         )
 
+        # A password alone leaves the session waiting for the second step where one is needed.
+        from communities import two_factor
+
+        user_logged_in.connect(two_factor.signed_in, dispatch_uid="communities.two_factor")
+
         # Every model's multi-line text is stored with "\n" line breaks, whoever saves it.
         from django.db.models.signals import pre_save
 

@@ -340,14 +340,18 @@ class SignInFailure(models.Model):
     (communities.signin)."""
 
     username = models.CharField(_("username"), max_length=150)
+    # The client address (portal.lib.http.client_address), "" when unknown.
+    address = models.CharField(_("address"), max_length=45, blank=True, default="")
     at = models.DateTimeField(_("when"), default=timezone.now)
 
     class Meta:
         verbose_name = _("failed sign-in")
         verbose_name_plural = _("failed sign-ins")
         indexes = [
-            # is_throttled(): recent failures for one username.
+            # throttled(): recent failures for one username.
             models.Index(Upper("username"), "at", name="communities_signin_user_at"),
+            # throttled(): recent failures from one address.
+            models.Index(fields=["address", "at"], name="communities_signin_addr_at"),
             # record_failure(): dropping rows older than the window.
             models.Index(fields=["at"], name="communities_signin_at"),
         ]

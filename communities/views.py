@@ -229,7 +229,14 @@ def account(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "communities/account.html",
-        {"memberships": memberships, "scope": scope, "area": area, "resident": resident},
+        {
+            "memberships": memberships,
+            "scope": scope,
+            "area": area,
+            "resident": resident,
+            "two_step_on": request.user.is_verified(),
+            "two_step_required": bool(memberships) or request.user.is_staff,
+        },
     )
 
 

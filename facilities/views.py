@@ -166,8 +166,10 @@ def search(request: HttpRequest) -> HttpResponse:
         ).values_list("slug", "name", "subdistrict__district__city", "subdistrict__district__name")
     )
     raw_near = request.GET.get("near", "")
+    # An id, or nothing: past 18 digits it is no id (and past 4,300 Python will not read it).
+    near_id = int(raw_near) if raw_near.isdigit() and len(raw_near) <= 18 else None
     compounds, must_pick_community = _compound_choices(
-        request.GET.get("community") or None, int(raw_near) if raw_near.isdigit() else None
+        request.GET.get("community") or None, near_id
     )
     form = FacilitySearchForm(
         request.GET,

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
@@ -84,4 +85,21 @@ class StaffIdleTimeoutMiddleware:
                 return redirect_to_login(request.get_full_path())
             if seen is None or now - seen >= 60:
                 request.session[self.KEY] = now
+        return self.get_response(request)
+
+
+class NulInAddressMiddleware:
+    """A NUL character in the path or a query parameter is a 400 at once. No page takes one,
+    and PostgreSQL refuses it in any text it is handed, so a view that looks a parameter up
+    (the back office's list filters among them) would otherwise answer 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path or any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            raise BadRequest("NUL character in the address")
         return self.get_response(request)

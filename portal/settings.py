@@ -11,6 +11,7 @@ import pghistory
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from portal.lib.dbpool import check_connection
 from portal.lib.env import env_bool, env_int, env_list, env_str, parse_database_url
 from portal.lib.storage import media_storage
 
@@ -44,11 +45,16 @@ INSTALLED_APPS = [
     # The audit trail (portal/audit.py): row triggers in PostgreSQL record every change.
     "pgtrigger",
     "pghistory",
+    # Two-step sign-in (communities/two_factor.py): authenticator apps and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "communities",
     "facilities",
     "courses",
     "residents",
     "wishes",
+    "opendata",
 ]
 
 MIDDLEWARE = [
@@ -57,16 +63,27 @@ MIDDLEWARE = [
     # "Production"): one process is a complete site.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # While the database cannot be reached: a 503 page with Retry-After at once, before the
+    # session or the user is read (portal/outage.py).
+    "portal.outage.OutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.CookieLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A NUL in the address is a 400 before any view hands it to PostgreSQL (a 500 otherwise).
+    "portal.middleware.NulInAddressMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second sign-in step.
+    "django_otp.middleware.OTPMiddleware",
     # Attaches the signed-in user and the path to every change the request makes (the audit
     # trail's "who").
     "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "portal.middleware.StaffIdleTimeoutMiddleware",
+    "communities.two_factor.SecondFactorMiddleware",
+    # Remembers, after a successful sign-in, that this browser knows the account
+    # (communities/signin.py).
+    "communities.signin.KnownDeviceMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.PermissionsPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -118,15 +135,29 @@ DATABASES = {"default": parse_database_url(_database_url)}
 _pg_options = DATABASES["default"]["OPTIONS"].get("options", "")
 if "jit" not in _pg_options:
     DATABASES["default"]["OPTIONS"]["options"] = f"{_pg_options} -c jit=off".strip()
+# While PostgreSQL is unreachable, pages answer 503 within a few seconds rather than hang (README
+# "Database outages"): a connection attempt gives up after 3 s unless DATABASE_URL says otherwise.
+DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", "3")
 if env_bool("DATABASE_POOL", True):
     # psycopg's pool keeps connections warm inside each app server process.
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": env_int("DATABASE_POOL_MIN", 1),
         "max_size": env_int("DATABASE_POOL_MAX", 8),
-        "timeout": 10,
+        # How long a request waits for a connection before it gets the outage page.
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 3),
+        # A connection not handed out in the last 0.1 s is tested (one empty query) before a
+        # request gets it, so none killed by a database restart fails a request
+        # (portal/lib/dbpool.py; the cost is measured in the README).
+        "check": check_connection if env_bool("DATABASE_POOL_CHECK", True) else None,
+        # A lost connection is retried after 1 s and again at 2 s, then left to the next request
+        # that waits (one a second while the database is down, portal/outage.py): the pool is
+        # back within about a second of the database.
+        "reconnect_timeout": 2,
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 0)
+    # A persistent connection (CONN_MAX_AGE > 0) is tested before each request reuses it.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "") or None}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -231,6 +262,8 @@ BENCH_FLOOR = env_bool("BENCH_FLOOR", False)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "communities:account"
 LOGOUT_REDIRECT_URL = "communities:home"
+# The name authenticator apps show next to the account.
+OTP_TOTP_ISSUER = "完整社区服务平台"
 
 # Elder mode (长者模式) is remembered in this cookie for a year; see communities.views.set_display.
 ELDER_MODE_COOKIE = "elder_mode"

@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.i18n import set_language
 
+from communities import two_factor_views
 from communities.signin import SignInForm
 from portal.views import favicon, floor, healthz, photo
 
@@ -15,6 +16,7 @@ urlpatterns = [
     path("courses/", include("courses.urls")),
     path("me/", include("courses.me_urls")),
     path("wishes/", include("wishes.urls")),
+    path("api/hsds/", include("opendata.urls")),
     path("accounts/", include("residents.urls")),
     path("healthz", healthz, name="healthz"),
     # The language switch sets a display preference only, so it needs no CSRF token, and pages
@@ -28,11 +30,18 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-factor/", two_factor_views.verify, name="two-factor"),
+    path("accounts/two-factor/setup/", two_factor_views.setup, name="two-factor-setup"),
+    path("accounts/two-factor/codes/", two_factor_views.codes, name="two-factor-codes"),
+    path("accounts/two-factor/off/", two_factor_views.turn_off, name="two-factor-off"),
     path("admin/", admin.site.urls),
     # Browsers ask for /favicon.ico on pages that name no icon (the admin's).
     path("favicon.ico", favicon),
     path("media/photos/<str:name>", photo, name="photo"),
 ]
+
+# While the database cannot be reached, a server error is the outage page (503, Retry-After).
+handler500 = "portal.outage.server_error"
 
 if settings.BENCH_FLOOR:
     urlpatterns.append(path("bench/floor/", floor, name="bench-floor"))

@@ -4,11 +4,19 @@ Personas: an anonymous visitor (``client``), a resident with no role, staff of c
 of community B, an official of the district, and a city administrator.
 """
 
+import base64
+import re
+import time
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from communities import two_factor
 from communities.models import (
     Community,
     District,
@@ -160,6 +168,59 @@ def city_admin(db):
 
 
 def client_for(user) -> Client:
+    """A client signed in as ``user``, past the second sign-in step when the account needs one
+    (with an authenticator made for the test)."""
     client = Client()
     client.force_login(user)
+    if client.session.get(two_factor.PENDING):
+        pass_second_step(client, user)
     return client
+
+
+def totp_code(key: bytes, steps_ahead: int = 0) -> str:
+    """What a phone app shows now (or ``steps_ahead`` half-minutes later) for ``key``."""
+    totp = TOTP(key, step=30, digits=6)
+    totp.time = time.time() + 30 * steps_ahead
+    return f"{totp.token():06d}"
+
+
+def key_on_page(html: str) -> bytes:
+    """The set-up page's key as it prints it, read the way a person types it into the app."""
+    shown = re.search(r'id="setup-key">([A-Z2-7 ]+)<', html).group(1)
+    compact = shown.replace(" ", "")
+    return base64.b32decode(compact + "=" * (-len(compact) % 8))
+
+
+def next_code(username: str) -> str:
+    """A code the user's authenticator accepts now: one half-minute after the last one used."""
+    device = TOTPDevice.objects.get(user__username=username, confirmed=True)
+    now_step = int(time.time()) // 30
+    return totp_code(device.bin_key, max(0, device.last_t + 1 - now_step))
+
+
+def pass_second_step(client: Client, user) -> None:
+    """Mark the client's session as having passed the second step, as the code page would."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test phone", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    del session[two_factor.PENDING]
+    session.save()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The attack suite's count (tests/security): how many attempts were made, by kind. Before
+    it, how many open-data documents were validated against the HSDS schemas (tests/opendata)."""
+    from tests.opendata.conftest import VALIDATED
+    from tests.security.conftest import ATTEMPTS
+
+    if VALIDATED:
+        terminalreporter.section("open data")
+        terminalreporter.write_line(f"{VALIDATED['documents']:6d}  HSDS documents validated")
+    if not ATTEMPTS:
+        return
+    terminalreporter.section("attack suite")
+    for kind, count in sorted(ATTEMPTS.items()):
+        terminalreporter.write_line(f"{count:6d}  {kind}")
+    terminalreporter.write_line(f"{sum(ATTEMPTS.values()):6d}  attempts in all, each refused")

@@ -121,7 +121,9 @@ def wish_list(request: HttpRequest) -> HttpResponse:
 
     def filters() -> str:
         """The heading and filters: nobody's own, rendered once a minute per address."""
-        chosen = {"community_options": _community_options(request.GET.get("community", ""))}
+        # A community that exists, or none: what was typed never becomes a cache key.
+        community = "" if "community" in form.errors else form.cleaned_data.get("community", "")
+        chosen = {"community_options": _community_options(community)}
         return render_to_string("wishes/list.html#filters", context | chosen, request)
 
     context["filters"] = caching.shared_fragment(request, "wish-filters", filters)

@@ -194,3 +194,26 @@ def check_elder_mode(page) -> None:
             .map(([name, r]) => `${name}: ${Math.round(r.width)}x${Math.round(r.height)}`)"""
     )
     assert small == [], f"targets smaller than 48px in elder mode on {page.url}: {small}"
+
+
+def second_step(page, username: str, *, check: bool = True) -> None:
+    """After the password: staff set up their authenticator on first sign-in (typing the key the
+    page shows into the "app", here tests.conftest.totp_code) and keep their recovery codes; on
+    later sign-ins they enter the app's code. Does nothing when no second step is asked."""
+    from tests.conftest import key_on_page, next_code, totp_code
+
+    page.wait_for_load_state()
+    if "/accounts/two-factor/setup/" in page.url:
+        if check:
+            check_page(page)
+        code = totp_code(key_on_page(page.content()))
+        page.get_by_label("验证码").fill(code)
+        page.get_by_role("button", name="确认并开启").click()
+        if check:
+            check_page(page)
+        page.get_by_role("link", name="我已保存：继续").click()
+    elif "/accounts/two-factor/" in page.url:
+        if check:
+            check_page(page)
+        page.get_by_label("验证码").fill(next_code(username))
+        page.get_by_role("button", name="继续").click()

@@ -23,7 +23,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from courses.models import CourseClass, Enrolment
-from tests.browser.conftest import WCAG_AA, _context, axe, check_page
+from tests.browser.conftest import WCAG_AA, _context, axe, check_page, second_step
 from tests.browser.test_staff_and_officials import DEMO_PASSWORD
 from wishes.models import Wish
 
@@ -189,6 +189,7 @@ def sign_in(page, pages: Pages, username: str, password: str = DEMO_PASSWORD) ->
     type_into(page, page.locator("#id_username"), username)
     type_into(page, page.locator("#id_password"), password)
     page.keyboard.press("Enter")
+    second_step(page, username, check=False)
     expect(page).to_have_url(re.compile(r"/accounts/$"))
     pages.look(page)
 

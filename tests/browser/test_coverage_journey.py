@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from tests.browser.conftest import check_page
+from tests.browser.conftest import check_page, second_step
 from tests.browser.test_staff_and_officials import DEMO_PASSWORD, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -129,6 +129,7 @@ def test_the_controls_work_without_javascript(page_without_js, demo_accounts):
     page.get_by_label("用户名").fill("official-luolong")
     page.get_by_label("密码").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="登录").click()
+    second_step(page, "official-luolong", check=False)
     expect(page.locator("h1")).to_have_text("我的账户")
     page.goto("/reports/sites/")
     page.get_by_label("服务").select_option(label="健康驿站")

@@ -7,7 +7,7 @@ from django.db.models import F
 from django.urls import reverse
 
 from communities.models import SignInFailure
-from communities.signin import MAX_FAILURES
+from communities.signin import PAIR_LIMIT as MAX_FAILURES
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

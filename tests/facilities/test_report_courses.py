@@ -271,8 +271,9 @@ def test_an_enrolment_shows_on_the_next_page_view_without_gathering_the_area_aga
     assert response.context["demand"].waiting == 2
     # The coverage stays as cached: no compound is read again.
     assert not any('"communities_residentialcompound"' in q["sql"] for q in queries)
-    # The session, the user, the scope, the mark, and the five queries of the figures.
-    assert len(queries) <= 9
+    # The session, the user, its authenticator, the scope, the mark, and the five queries of
+    # the figures.
+    assert len(queries) <= 10
 
 
 def test_a_cancelled_seat_goes_to_the_first_waiting_and_the_figures_follow(official, scene):

@@ -291,14 +291,15 @@ def test_every_report_runs_a_constant_number_of_queries(
     _district_of(official, size)
     Community.objects.filter(name="测试社区0").update(slug="ce-shi-she-qu-0")
     client = client_for(official)
-    # The session, the user, the scope, the course and wish figures' mark (on the pages and
-    # exports that show them), and gather's sixteen.
-    with django_assert_max_num_queries(20):
+    # The session, the user, its authenticator, the scope, the course and wish figures' mark
+    # (on the pages and exports that show them), and gather's sixteen.
+    with django_assert_max_num_queries(21):
         response = client.get(url)
     assert response.status_code == 200
-    # Cached (pages and exports alike): the session, the user, the scope and that mark only.
+    # Cached (pages and exports alike): the session, the user, its authenticator, the scope
+    # and that mark only.
     with django_assert_max_num_queries(
-        3 if url in (GAPS, SITES + "?service=health_station") else 4
+        4 if url in (GAPS, SITES + "?service=health_station") else 5
     ):
         assert client.get(url).status_code == 200
 
@@ -353,9 +354,9 @@ def test_after_a_facility_edit_the_area_is_brought_up_to_date_not_gathered_again
     assert response.context["gaps"] == []
     # gather() reads every compound; report_data.refresh() reads none.
     assert not any('"communities_residentialcompound"' in q["sql"] for q in queries)
-    # The session, the user, the scope; the marks, the categories, the events, the changed
-    # facility and its further categories, and the facilities to name.
-    assert len(queries) <= 9
+    # The session, the user, its authenticator, the scope; the marks, the categories, the
+    # events, the changed facility and its further categories, and the facilities to name.
+    assert len(queries) <= 10
 
 
 def test_a_large_area_pages_the_matrix_and_shows_the_largest_gaps(

@@ -149,14 +149,14 @@ def test_the_report_runs_a_constant_number_of_queries(
 ):
     _district_of(official, size)
     client = client_for(official)
-    # The session, the user, the scope, the course and wish figures' mark, and
-    # report_data.gather's sixteen.
-    with django_assert_max_num_queries(20):
+    # The session, the user, its authenticator, the scope, the course and wish figures' mark,
+    # and report_data.gather's sixteen.
+    with django_assert_max_num_queries(21):
         response = client.get(URL)
     assert len(response.context["report"].communities) == size
-    # The figures are cached: a repeat request reads the session, the user, the scope and the
-    # course and wish figures' mark only.
-    with django_assert_max_num_queries(4):
+    # The figures are cached: a repeat request reads the session, the user, its authenticator,
+    # the scope and the course and wish figures' mark only.
+    with django_assert_max_num_queries(5):
         client.get(URL)
 
 

@@ -23,7 +23,7 @@ from django.db import connection
 
 from communities.models import Community, ResidentialCompound
 from communities.roles import make_staff
-from tests.conftest import PASSWORD, _user
+from tests.conftest import PASSWORD, _user, key_on_page, totp_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -147,7 +147,11 @@ class Browser:
 
 
 def sign_in(browser: Browser, url: str, username: str, password: str) -> str:
-    return browser.post_form(url + "/accounts/login/", {"username": username, "password": password})
+    html = browser.post_form(url + "/accounts/login/", {"username": username, "password": password})
+    if 'id="setup-key"' in html:  # staff set up their authenticator at the first sign-in
+        code = totp_code(key_on_page(html))
+        html = browser.post_form(url + "/accounts/two-factor/setup/", {"code": code})
+    return html
 
 
 @pytest.fixture
