@@ -157,7 +157,7 @@ def match(user, code: str):
     for device in devices:
         allowed, data = device.verify_is_allowed()
         if not allowed:
-            wait = max(wait, _seconds_until((data or {}).get("locked_until")))
+            wait = max(wait, seconds_until((data or {}).get("locked_until")))
             continue
         with transaction.atomic():
             if device.verify_token(code):
@@ -165,7 +165,7 @@ def match(user, code: str):
     return None, wait
 
 
-def _seconds_until(moment) -> int:
+def seconds_until(moment) -> int:
     if moment is None:
         return 1
     from django.utils import timezone

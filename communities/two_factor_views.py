@@ -90,13 +90,15 @@ def setup(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         code = "".join(form.cleaned_data["code"].split())
-        allowed, _data = device.verify_is_allowed()
+        allowed, data = device.verify_is_allowed()
         if allowed and code.isdigit() and device.verify_token(code):
             codes = two_factor.confirm(user, device)
             two_factor.finish(request, device)
             request.session[two_factor.CODES_TO_SHOW] = codes
             return redirect(f"{reverse('two-factor-codes')}?next={next_url}")
-        _wrong_code(form, 0 if allowed else 30)
+        _wrong_code(
+            form, 0 if allowed else two_factor.seconds_until((data or {}).get("locked_until"))
+        )
     return render(
         request,
         "registration/two_factor_setup.html",

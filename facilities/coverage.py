@@ -511,9 +511,13 @@ def load(district_ids: Sequence[int] | None = None) -> tuple[Homes, Sites, list[
 def _fetch(values_list) -> list[tuple]:
     """A values_list queryset's rows, as the cursor gives them (its columns are plain numbers
     and text, so nothing needs converting)."""
+    from django.core.exceptions import EmptyResultSet
     from django.db import connections
 
-    sql, params = values_list.query.sql_with_params()
+    try:
+        sql, params = values_list.query.sql_with_params()
+    except EmptyResultSet:  # filtered by an empty list (an area with no communities yet)
+        return []
     with connections[values_list.db].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_http_methods
 from communities import access
 from communities.admin import CommunityScopedAdmin
 from communities.models import ResidentialCompound
+from courses.models import Enrolment
 from residents import audit as account_trail
 from residents.forms import FIRST_BIRTH_YEAR, normalise_phone
 from residents.models import Resident, mobile_validator, one_time_password
@@ -150,6 +151,25 @@ class ResidentAdmin(CommunityScopedAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = ResidentChangeForm if obj else ResidentAddForm
         return super().get_form(request, obj, change=change, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        """Staff change (and reset the password of) only the residents living in a compound they
+        keep. A place in one of their classes lets them see someone, not take over the account:
+        the desk enrols people from anywhere, by mobile number. Someone with no compound belongs
+        to the community whose classes hold all their places."""
+        if not super().has_change_permission(request, obj):
+            return False
+        if obj is None or access.scope_for(request.user).everything:
+            return True
+        if obj.compound_id:
+            return self._keeps_compound(request, obj)
+        places = Enrolment.objects.filter(user_id=obj.user_id, status__in=Enrolment.LIVE)
+        return (
+            places.exists()
+            and not places.exclude(
+                pk__in=access.editable(places, request.user).values("pk")
+            ).exists()
+        )
 
     def has_delete_permission(self, request, obj=None):
         # Deleting an account is the resident's own decision (residents.privacy).

@@ -1374,17 +1374,6 @@ def test_forged_rows_in_an_imported_sheet(scene):
     assert _b_state(scene) == before, name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOLE: staff of any community can take over a resident of another community whose mobile "
-        "number they know: enrolling them at their own class's desk (allowed from anywhere) "
-        "brings the resident into their scope (communities.access.residents), and the "
-        "resident's page then offers a password reset (residents/admin.py "
-        "ResidentAdmin.may_reset_password), whose one-time password signs in as the resident. "
-        "The same enrolment lets them rename the resident."
-    ),
-)
 def test_staff_of_another_community_cannot_take_a_resident_over_through_their_desk(scene):
     a, b = scene.a, scene.b
     now = timezone.now()
@@ -1413,9 +1402,9 @@ def test_staff_of_another_community_cannot_take_a_resident_over_through_their_de
     client = scene.client(b.staff)
     password = User.objects.get(pk=a.resident_user.pk).password
     name = attempt(
-        "admin: KNOWN HOLE (xfail)",
+        "admin: change",
         "staff of another district enrol A's resident at their desk by mobile number, then reset "
-        "the password",
+        "the password and rename them",
     )
     client.post(
         reverse("admin:courses_courseclass_desk", args=[desk_class.pk]), {"phone": a.resident.phone}
@@ -1423,6 +1412,13 @@ def test_staff_of_another_community_cannot_take_a_resident_over_through_their_de
     response = client.post(reverse("admin:residents_resident_password", args=[a.resident.pk]))
     assert response.status_code in (403, 404), name
     assert User.objects.get(pk=a.resident_user.pk).password == password, name
+    before = Resident.objects.filter(pk=a.resident.pk).values("name", "birth_year").get()
+    client.post(
+        reverse("admin:residents_resident_change", args=[a.resident.pk]),
+        {"name": "改名", "birth_year": 1950},
+    )
+    after = Resident.objects.filter(pk=a.resident.pk).values("name", "birth_year").get()
+    assert after == before, name
 
 
 # ---- the coverage reports -------------------------------------------------------------------
