@@ -27,6 +27,7 @@ from courses import calendar, enrolment
 from courses.forms import CourseFilterForm
 from courses.models import Course, CourseClass, Enrolment
 from portal import caching
+from portal.lib import ratelimit
 from residents.models import Resident, new_token
 
 PAGE_SIZE = 50
@@ -181,12 +182,40 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+# Enrolments and cancellations per account and per client address in an hour: a term's choices
+# with second thoughts fit easily; a script churning a waiting list does not.
+CHANGES_PER_ACCOUNT = 30
+CHANGES_PER_ADDRESS = 300
+CHANGES_WINDOW = 3600
+
+
+def _within_allowance(request: HttpRequest) -> bool:
+    if ratelimit.allowed(
+        request,
+        "enrolment",
+        per_account=CHANGES_PER_ACCOUNT,
+        per_address=CHANGES_PER_ADDRESS,
+        window=CHANGES_WINDOW,
+    ):
+        return True
+    messages.error(
+        request,
+        _(
+            "Too many enrolments and cancellations in the last hour. Wait an hour, or ask "
+            "your community office to help at the desk."
+        ),
+    )
+    return False
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def enrol(request: HttpRequest, pk: int) -> HttpResponse:
     course_class = get_object_or_404(classes_with_waiting(), pk=pk)
     course = course_class.course
     if request.method == "POST":
+        if not _within_allowance(request):
+            return redirect("courses:detail", slug=course.slug)
         try:
             made = enrolment.enrol(request.user, course_class)
         except enrolment.Refused as refused:
@@ -310,6 +339,8 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     )
     name = _class_name(mine_.course_class)
     if request.method == "POST":
+        if not _within_allowance(request):
+            return redirect("me:home")
         enrolment.cancel(mine_)
         if mine_.status == Status.ENROLLED:
             text = _("You have given up your place in %(name)s.")

@@ -27,6 +27,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from communities import access
 from communities.models import Community
 from portal import caching
+from portal.lib import ratelimit
 from portal.lib.http import client_address
 from residents.models import Resident
 from wishes.forms import WishFilterForm, WishForm
@@ -178,6 +179,13 @@ def new(request: HttpRequest) -> HttpResponse:
     )
 
 
+# Support given per account and per client address in an hour: each account counts once per
+# wish anyway; these stop a script with many accounts from piling support onto one.
+SUPPORT_PER_ACCOUNT = 60
+SUPPORT_PER_ADDRESS = 100
+SUPPORT_WINDOW = 3600
+
+
 @require_POST
 def support(request: HttpRequest, pk: int) -> HttpResponse:
     """Add the signed-in account's support, once. htmx gets the support box back in place of
@@ -187,6 +195,18 @@ def support(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.user.is_authenticated:
         login = redirect_to_login(back)
         return HttpResponseClientRedirect(login.url) if request.htmx else login
+    if not ratelimit.allowed(
+        request,
+        "support",
+        per_account=SUPPORT_PER_ACCOUNT,
+        per_address=SUPPORT_PER_ADDRESS,
+        window=SUPPORT_WINDOW,
+    ):
+        note = _("Too much support from this connection in the last hour. Try again later.")
+        if request.htmx:
+            return render(request, "wishes/support.html", {"wish": wish, "note": note})
+        messages.error(request, note)
+        return redirect(back)
     added = Wish.add_support(wish.pk, request.user)
     if added:
         note = _("Thank you: your support is counted.")

@@ -4,9 +4,11 @@ from datetime import timedelta
 
 import pytest
 from django.db.models import F
+from django.test import Client
 from django.urls import reverse
 
 from communities.models import SignInFailure
+from communities.signin import ACCOUNT_LIMIT, ADDRESS_LIMIT, KNOWN_DEVICE_COOKIE
 from communities.signin import PAIR_LIMIT as MAX_FAILURES
 from tests.conftest import PASSWORD
 
@@ -58,4 +60,37 @@ def test_the_admin_sign_in_has_the_same_limit(client, staff_a):
 def test_other_users_are_not_locked_out(client, official, resident):
     fail(client, reverse("login"), "official", MAX_FAILURES)
     response = client.post(reverse("login"), {"username": "resident", "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_one_address_trying_many_accounts_waits(client, official):
+    for n in range(ADDRESS_LIMIT):
+        client.post(reverse("login"), {"username": f"guess{n}", "password": "x"})
+    response = client.post(reverse("login"), {"username": "official", "password": PASSWORD})
+    assert "此网络连接登录失败次数过多" in response.content.decode()
+    # Another address is not held back.
+    other = Client(REMOTE_ADDR="10.9.9.9")
+    assert (
+        other.post(reverse("login"), {"username": "official", "password": PASSWORD}).status_code
+        == 302
+    )
+
+
+def test_guessing_from_many_addresses_cannot_keep_the_owner_out(official):
+    owner = Client(REMOTE_ADDR="10.0.0.1")
+    assert (
+        owner.post(reverse("login"), {"username": "official", "password": PASSWORD}).status_code
+        == 302
+    )
+    owner.post(reverse("logout"))
+    for n in range(ACCOUNT_LIMIT):
+        Client(REMOTE_ADDR=f"192.0.2.{n}").post(
+            reverse("login"), {"username": "official", "password": "wrong"}
+        )
+    stranger = Client(REMOTE_ADDR="198.51.100.7")
+    response = stranger.post(reverse("login"), {"username": "official", "password": PASSWORD})
+    assert "多处登录失败次数过多" in response.content.decode()
+    # The owner's browser has signed in to this account before: it is let through.
+    assert owner.cookies.get(KNOWN_DEVICE_COOKIE)
+    response = owner.post(reverse("login"), {"username": "official", "password": PASSWORD})
     assert response.status_code == 302

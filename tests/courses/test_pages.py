@@ -460,3 +460,15 @@ def test_a_signed_in_resident_gets_the_results_rendered_for_visitors(
     assert "2 seats left" in results
     monkeypatch.setattr(timezone, "now", lambda: NOW + timedelta(minutes=1))
     assert "1 seat left" in me.get(LIST).content.decode()
+
+
+def test_enrolling_past_the_hours_allowance_is_refused_and_changes_nothing(
+    senior_wednesday, monkeypatch
+):
+    from courses import views
+
+    monkeypatch.setattr(views, "CHANGES_PER_ACCOUNT", 0)
+    client = client_for(resident("13900000077"))
+    response = client.post(f"/courses/classes/{senior_wednesday.pk}/enrol/", follow=True)
+    assert "Too many enrolments and cancellations in the last hour" in response.content.decode()
+    assert not Enrolment.objects.filter(course_class=senior_wednesday).exists()

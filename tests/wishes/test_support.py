@@ -137,3 +137,16 @@ def test_a_wish_has_its_own_page(client, a_wish):
     assert response.status_code == 200
     assert "助浴点" in response.content.decode()
     assert client.get("/wishes/999999/").status_code == 404
+
+
+def test_support_past_the_hours_allowance_is_refused_and_counts_nothing(
+    resident, a_wish, monkeypatch
+):
+    from wishes import views
+
+    monkeypatch.setattr(views, "SUPPORT_PER_ADDRESS", 0)
+    response = client_for(resident).post(url(a_wish), follow=True)
+    assert [m.level_tag for m in response.context["messages"]] == ["error"]
+    a_wish.refresh_from_db()
+    assert a_wish.support_count == 1
+    assert not Support.objects.filter(wish=a_wish, user=resident).exists()

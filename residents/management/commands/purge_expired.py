@@ -1,0 +1,51 @@
+"""The retention rule (README "Personal data"): what is no longer needed is deleted. Run it daily
+from a timer, like draw_lots.
+
+- failed sign-ins once they no longer count towards a limit (communities.signin.WINDOW);
+- cancelled enrolments once their term has ended: nobody waits on them any more, and "my data"
+  and the roster need them no longer;
+- authenticators set up but never confirmed, after a day (each holds a secret key);
+- expired sessions.
+"""
+
+from datetime import timedelta
+
+from django.contrib.sessions.models import Session
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from communities.models import SignInFailure
+from communities.signin import WINDOW
+from courses.models import Enrolment
+
+UNCONFIRMED_DEVICE_AGE = timedelta(days=1)
+
+
+def purge(now=None) -> dict[str, int]:
+    """Delete what the retention rule says has expired; the counts deleted, by kind."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        counts = {
+            "failed sign-ins": SignInFailure.objects.filter(at__lt=now - WINDOW).delete()[0],
+            "cancelled enrolments": Enrolment.objects.filter(
+                status=Enrolment.Status.CANCELLED,
+                course_class__course__term__ends_on__lt=timezone.localdate(now),
+            )
+            .delete()[1]
+            .get("courses.Enrolment", 0),
+            "unconfirmed authenticators": TOTPDevice.objects.filter(
+                confirmed=False, created_at__lt=now - UNCONFIRMED_DEVICE_AGE
+            ).delete()[0],
+            "expired sessions": Session.objects.filter(expire_date__lt=now).delete()[0],
+        }
+    return counts
+
+
+class Command(BaseCommand):
+    help = "Delete personal data the retention rule no longer keeps (run daily)."
+
+    def handle(self, *args, **options):
+        for kind, count in purge().items():
+            self.stdout.write(f"{kind}: {count}")
