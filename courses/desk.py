@@ -7,6 +7,7 @@ the class is fetched through the admin's scoped queryset, so another community's
 
 import io
 
+import pghistory
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -144,6 +145,7 @@ def desk(request: HttpRequest, object_id: str, *, model_admin) -> HttpResponse:
 def roster(request: HttpRequest, object_id: str, *, model_admin) -> HttpResponse:
     """The class's roster and waiting list as a workbook, with full mobile numbers."""
     course_class = _class(request, object_id, model_admin)
+    pghistory.create_event(course_class, label="roster_read")  # who read whose numbers
     rows = (
         course_class.enrolments.filter(status__in=Enrolment.LIVE)
         .select_related("user__resident")

@@ -5,6 +5,7 @@ enrolments; the database holds what it can on its own: one live enrolment per pe
 and a class's enrolled count (kept beside it, under the class row's lock) never above its capacity.
 """
 
+import pghistory
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -374,3 +375,20 @@ class Attendance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.enrolment} · {self.date:%Y-%m-%d}"
+
+
+class RosterRead(
+    pghistory.create_event_model(
+        CourseClass,
+        pghistory.ManualEvent("roster_read"),
+        # Which class's roster, with full mobile numbers, was downloaded; the staff member and
+        # the page are in the context (pghistory's middleware), the moment in the event.
+        fields=["id"],
+        obj_field=pghistory.ObjForeignKey(related_name="roster_reads"),
+        append_only=True,
+        model_name="RosterReadBase",
+        app_label="courses",
+        meta={"verbose_name": _("roster read"), "verbose_name_plural": _("roster reads")},
+    )
+):
+    """The audit trail of staff reading a class's roster (PIPL: who saw whose numbers)."""

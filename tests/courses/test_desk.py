@@ -142,3 +142,15 @@ def test_a_desk_enrolment_is_in_the_audit_trail_with_the_staff_member(staff_a, p
     assert client.get(history).status_code == 200
     enrolment_history = reverse("admin:courses_enrolment_history", args=[mine.pk])
     assert client.get(enrolment_history).status_code == 200
+
+
+def test_each_roster_download_is_in_the_audit_trail_with_who_read_it(staff_a, staff_b, photography):
+    from courses.models import RosterRead
+
+    client_for(staff_b).get(roster_url(photography))  # another community's: a 404, no read
+    assert not RosterRead.objects.exists()
+    client_for(staff_a).get(roster_url(photography))
+    read = RosterRead.objects.get()
+    assert read.pgh_obj_id == photography.pk
+    assert read.pgh_context["user"] == staff_a.pk
+    assert read.pgh_context["url"] == roster_url(photography)
