@@ -7,11 +7,11 @@ from portal.caching import LazyVersion
 
 def display(request: HttpRequest) -> dict:
     """Whether the visitor chose elder mode (长者模式); read by base.html on every page. And
-    ``here``, this page's path for the forms that come back to it (``next``): a path such as
+    ``this_page``, this page's path for the forms that come back to it (``next``): a path such as
     //evil.example (asked for as https://portal//evil.example) is written /%2Fevil.example, so
     that no page hands out a ``next`` a browser would read as another host."""
     return {
         "elder_mode": request.COOKIES.get(settings.ELDER_MODE_COOKIE) == "1",
-        "here": escape_leading_slashes(request.get_full_path()),
+        "this_page": escape_leading_slashes(request.get_full_path()),
         "content_version": LazyVersion(),
     }

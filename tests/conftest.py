@@ -213,8 +213,14 @@ def pytest_terminal_summary(terminalreporter):
     """The attack suite's count (tests/security): how many attempts were made, by kind. Before
     it, how many open-data documents were validated against the HSDS schemas (tests/opendata)."""
     from tests.opendata.conftest import VALIDATED
+    from tests.portal.test_outage import OUTAGE_REPORTS
     from tests.security.conftest import ATTEMPTS
 
+    for report in OUTAGE_REPORTS:
+        terminalreporter.section("database outage (bench/outage.py)")
+        for line in report.splitlines():
+            if not line.startswith(("RESULT ", "ANSWERS ")):
+                terminalreporter.write_line(line)
     if VALIDATED:
         terminalreporter.section("open data")
         terminalreporter.write_line(f"{VALIDATED['documents']:6d}  HSDS documents validated")

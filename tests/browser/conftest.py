@@ -199,21 +199,22 @@ def check_elder_mode(page) -> None:
 def second_step(page, username: str, *, check: bool = True) -> None:
     """After the password: staff set up their authenticator on first sign-in (typing the key the
     page shows into the "app", here tests.conftest.totp_code) and keep their recovery codes; on
-    later sign-ins they enter the app's code. Does nothing when no second step is asked."""
+    later sign-ins they enter the app's code. Does nothing when no second step is asked. In
+    either language: by ids, not by words."""
     from tests.conftest import key_on_page, next_code, totp_code
 
-    page.wait_for_load_state()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url and "/admin/login/" not in url)
     if "/accounts/two-factor/setup/" in page.url:
         if check:
             check_page(page)
         code = totp_code(key_on_page(page.content()))
-        page.get_by_label("验证码").fill(code)
-        page.get_by_role("button", name="确认并开启").click()
+        page.locator("#id_code").fill(code)
+        page.locator("#main form.form button[type=submit]").click()
         if check:
             check_page(page)
-        page.get_by_role("link", name="我已保存：继续").click()
+        page.locator("#main a.button").click()  # "I have kept them: continue"
     elif "/accounts/two-factor/" in page.url:
         if check:
             check_page(page)
-        page.get_by_label("验证码").fill(next_code(username))
-        page.get_by_role("button", name="继续").click()
+        page.locator("#id_code").fill(next_code(username))
+        page.locator("#main form.form button[type=submit]").click()

@@ -122,6 +122,10 @@ def test_a_failed_statement_is_not_taken_for_an_outage():
     assert not unreachable(caught.value)
 
 
+# What the fault test saw, for the summary at the end of the run.
+OUTAGE_REPORTS: list[str] = []
+
+
 @pytest.mark.fault
 def test_the_site_answers_503_through_a_real_outage_and_recovers_by_itself():
     start = time.monotonic()
@@ -141,6 +145,7 @@ def test_the_site_answers_503_through_a_real_outage_and_recovers_by_itself():
         stdout, stderr = process.communicate(timeout=60)
         pytest.fail(f"bench/outage.py took over 300 s:\n{stdout[-4000:]}")
     print(stdout)  # the report: pytest shows it with -s, or when the test fails
+    OUTAGE_REPORTS.append(stdout)  # and the run's summary shows it (tests/conftest.py)
     assert "RESULT " in stdout, stderr[-3000:]
     report = json.loads(stdout.split("RESULT ", 1)[1].splitlines()[0])
     assert report["problems"] == [], stdout[-4000:]
