@@ -195,6 +195,9 @@ else:
 # Behind a TLS-terminating proxy (see README "Production"): trust its scheme header, send cookies
 # over HTTPS only and ask browsers to stay on HTTPS.
 BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+# The allowances per account and address on enrolment and support (portal/lib/ratelimit.py).
+# Off only for benchmarks and the fault test, where thousands of people share one address.
+ALLOWANCES = env_bool("ALLOWANCES", True)
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True

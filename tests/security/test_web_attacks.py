@@ -1486,6 +1486,9 @@ GET_WRITES = {
     "two-factor-setup": {
         "otp_totp_totpdevice": "the set-up page makes the unconfirmed authenticator it shows"
     },
+    "admin:courses_courseclass_roster": {
+        "courses_rosterread": "each roster download is in the audit trail (who read whose numbers)"
+    },
 }
 
 
