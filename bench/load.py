@@ -52,7 +52,10 @@ from django.contrib.auth import (  # noqa: E402
     get_user_model,
 )
 from django.core.management import call_command  # noqa: E402
+from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
+from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
 
+from communities import two_factor  # noqa: E402
 from communities.models import District, Membership, ResidentialCompound  # noqa: E402
 
 HOST, PORT = "127.0.0.1", 8100
@@ -75,6 +78,13 @@ SERVERS = {
 
 def _dikan() -> int:
     return ResidentialCompound.objects.get(name="地勘三院小区").pk
+
+
+def _a_service() -> str:
+    from facilities.models import Facility
+    from opendata import hsds
+
+    return hsds.facility_service_id(Facility.objects.get(slug="xiaonuanchaoshi").pk)
 
 
 # (name, path or a function that makes one[, who loads it: "official" or "resident"; else
@@ -107,6 +117,11 @@ PAGES = [
     ("report sites", "/reports/sites/?service=canteen", "official"),
     ("report community", "/reports/communities/shiyou/", "official"),
     ("report xlsx", "/reports/export.xlsx", "official"),
+    # The open-data API (HSDS 3.1), as another system reads it.
+    ("api services", "/api/hsds/services"),
+    ("api service", lambda: f"/api/hsds/services/{_a_service()}"),
+    ("api near", lambda: f"/api/hsds/service_at_locations?compound={_dikan()}&proximity=1000"),
+    ("api organizations", "/api/hsds/organizations"),
 ]
 
 WRK_SCRIPT = """
@@ -160,11 +175,18 @@ def resident():
 
 
 def session_for(user) -> str:
-    """The key of a fresh session for ``user``, in the store the server reads."""
+    """The key of a fresh session for ``user``, in the store the server reads. An account that
+    must sign in in two steps gets an authenticator (made once) and a session that has passed
+    the second step, as the code page leaves it."""
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = user._meta.pk.value_to_string(user)
     session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    if two_factor.required(user):
+        device, _ = TOTPDevice.objects.get_or_create(
+            user=user, name="bench phone", defaults={"confirmed": True}
+        )
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
     return session.session_key
 

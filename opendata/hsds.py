@@ -14,9 +14,12 @@ dicts: no query here. Strings are our data as stored (Chinese names); the few fi
 ("closed", "term fee") are API vocabulary, not translated. A field we have no value for is left
 out rather than sent as null: the schemas type every field, and null is none of their types.
 
-Ids are UUIDs, as HSDS asks (``format: uuid``): version 5 over a project namespace and a name made
-of the object's kind and primary keys (a category's code), so an object keeps its id from one
-request, restart or export to the next.
+Ids are UUIDs, as HSDS asks (``format: uuid``), and an object keeps its id from one request,
+restart or export to the next. The objects the API looks up again by id (organizations, services,
+services at locations) carry their kind and primary keys inside a version 8 UUID (RFC 9562's own
+layout), so a lookup reads the key straight out of the id: one indexed query, however many
+facilities the city has. Everything else (taxonomy terms by their code, locations, schedules,
+costs) has a version 5 UUID over a project namespace and a name made of its kind and keys.
 """
 
 import uuid
@@ -67,17 +70,61 @@ def _moment(at: datetime | None) -> str | None:
 
 # ---- ids of the objects the API lists (and looks up again by id) ----
 
+# A version 8 UUID's 128 bits: 48 of ours (``a``), the version (8), 12 of ours (``b``), the variant
+# (binary 10), 62 of ours (``c``). ``b`` holds the kind; ``c`` the primary key; ``a`` this portal's
+# tag, or for a course in a facility the course's key (``c`` then holding the facility's).
+TAG = 0x6F0C1D523B7E
+KINDS = {
+    "organization": 1,
+    "facility_service": 2,
+    "course_service": 3,
+    "facility_sal": 4,
+    "course_sal": 5,
+}
+_A, _B, _C = 48, 12, 62
+
+
+def keyed_id(kind: str, key: int, high: int = TAG) -> str:
+    if not (0 <= key < 1 << _C and 0 <= high < 1 << _A):
+        raise ValueError(f"key out of range for an id: {high}, {key}")
+    bits = high << 80 | 0x8 << 76 | KINDS[kind] << 64 | 0b10 << 62 | key
+    return str(uuid.UUID(int=bits))
+
+
+def normal_id(id_: str) -> str:
+    """The id in the form we write it (lower case, hyphens), "" when it is no UUID."""
+    try:
+        return str(uuid.UUID(id_))
+    except ValueError:
+        return ""
+
+
+def key_of(kind: str, id_: str) -> int | tuple[int, int] | None:
+    """The primary key (a course in a facility: the course's and the facility's) inside an id
+    that ``keyed_id`` made for ``kind``; None for any other id."""
+    try:
+        bits = uuid.UUID(id_).int
+    except ValueError:
+        return None
+    version, variant = bits >> 76 & 0xF, bits >> 62 & 0b11
+    if version != 8 or variant != 0b10 or bits >> 64 & 0xFFF != KINDS[kind]:
+        return None
+    high, key = bits >> 80, bits & ((1 << _C) - 1)
+    if kind == "course_sal":
+        return high, key
+    return key if high == TAG else None
+
 
 def organization_id(community_id: int) -> str:
-    return uid("organization", community_id)
+    return keyed_id("organization", community_id)
 
 
 def facility_service_id(facility_id: int) -> str:
-    return uid("service", "facility", facility_id)
+    return keyed_id("facility_service", facility_id)
 
 
 def course_service_id(course_id: int) -> str:
-    return uid("service", "course", course_id)
+    return keyed_id("course_service", course_id)
 
 
 def location_id(facility_id: int) -> str:
@@ -85,11 +132,11 @@ def location_id(facility_id: int) -> str:
 
 
 def facility_sal_id(facility_id: int) -> str:
-    return uid("service_at_location", "facility", facility_id)
+    return keyed_id("facility_sal", facility_id)
 
 
 def course_sal_id(course_id: int, facility_id: int) -> str:
-    return uid("service_at_location", "course", course_id, facility_id)
+    return keyed_id("course_sal", facility_id, high=course_id)
 
 
 TAXONOMY_ID = uid("taxonomy", "categories")

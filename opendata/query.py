@@ -82,6 +82,31 @@ def parse(request: HttpRequest) -> dict:
     return form.cleaned_data
 
 
+class Chained:
+    """Querysets one after another, as one sequence that ``paged`` can count and cut: each part
+    is counted and sliced in the database, so a page reads its own rows only. ``shape`` (one
+    function a part) turns each part's rows into the page's items."""
+
+    def __init__(self, *parts: QuerySet, shape: Sequence[Callable] | None = None) -> None:
+        self.parts = parts
+        self.shape = shape or [lambda row: row] * len(parts)
+        self.counts: list[int] | None = None
+
+    def __len__(self) -> int:
+        if self.counts is None:
+            self.counts = [part.count() for part in self.parts]
+        return sum(self.counts)
+
+    def __getitem__(self, page: slice) -> list:
+        len(self)
+        start, stop, items = page.start or 0, page.stop, []
+        for part, count, shape in zip(self.parts, self.counts, self.shape, strict=True):
+            if start < count and stop > 0:
+                items += [shape(row) for row in part[max(start, 0) : min(stop, count)]]
+            start, stop = start - count, stop - count
+        return items
+
+
 def paged(query: dict, items: Sequence | QuerySet, render: Callable[[list], list[dict]]) -> dict:
     """The standard's page envelope around one page of ``items``, rendered; a page past the end
     is empty."""

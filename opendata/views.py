@@ -6,24 +6,27 @@ facilities, communities, categories. Nothing about people: no resident, enrolmen
 member, idle room or audit record is read here.
 
 Query strings are validated by a form; a bad one answers 400 with the reasons as JSON, never 500.
-Each view reads a fixed number of queries whatever the page size: a list reads the keys of every
-match first (a few hundred facilities at most: they are small), cuts the page out of them and
-then reads the page's rows with what they show.
+Each view reads a fixed number of queries whatever the page size, and the database does the
+counting, ordering and cutting of pages: a page reads its own rows only, so a city of 50,000
+facilities answers as fast as a district of a few hundred. A document's id holds its keys
+(``hsds.key_of``), so looking one up is one indexed query.
 """
 
 import functools
+import hashlib
+import heapq
 import json
-import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date
 from functools import wraps
 from pathlib import Path
 
 from django.apps import apps
 from django.core.exceptions import TooManyFieldsSent
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Greatest
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -36,7 +39,8 @@ from facilities import matching
 from facilities.models import Category, Facility
 from facilities.views import upcoming_exceptions
 from opendata import hsds, openapi
-from opendata.query import Problem, paged, parse
+from opendata.query import Chained, Problem, paged, parse
+from portal import caching
 
 CACHE_SECONDS = 300
 JSON = {"ensure_ascii": False}  # names as they are: UTF-8, not \u escapes
@@ -44,16 +48,32 @@ SCHEMA_DIR = Path(__file__).resolve().parent / "hsds_schema"
 
 
 def api(view: Callable[..., dict]) -> Callable:
-    """A JSON endpoint: GET (and HEAD) only, open to every origin, cached for a few minutes;
-    problems answer as JSON too."""
+    """A JSON endpoint: GET (and HEAD) only, open to every origin, cached for a few minutes by
+    whoever reads it; problems answer as JSON too.
+
+    The server keeps each answer in the shared cache for the current minute, under the content
+    version (``portal.caching``, which any edit of places, facilities or hours moves on), so a
+    crawler paging through the city costs the database once a minute, not once a request. The
+    address, host and scheme are in the key: documents hold absolute URLs. Only answers that
+    succeeded are kept; class seats are at most a minute old, as on the course pages."""
 
     @csrf_exempt  # nothing here writes: a POST meets 405, not a CSRF page
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
             if request.method not in ("GET", "HEAD"):
                 raise Problem(405, _("This API is read-only: use GET."))
-            response = JsonResponse(view(request, *args, **kwargs), json_dumps_params=JSON)
+            address = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
+            body = caching.this_minute(
+                "api",
+                request.scheme,
+                request.get_host(),
+                address,
+                build=lambda: json.dumps(
+                    view(request, *args, **kwargs), cls=DjangoJSONEncoder, **JSON
+                ).encode(),
+            )
+            response = HttpResponse(body, content_type="application/json")
             patch_cache_control(response, public=True, max_age=CACHE_SECONDS)
         except TooManyFieldsSent:
             response = _problem(Problem(400, _("Too many query parameters.")))
@@ -74,19 +94,11 @@ def _problem(problem: Problem) -> JsonResponse:
     return JsonResponse(body, status=problem.status, json_dumps_params=JSON)
 
 
-def _find(id_: str, pks: Iterable, make_id: Callable[..., str]):
-    """The key whose HSDS id is ``id_`` (ids are one-way: we compare against each candidate's)."""
-    for pk in pks:
-        if make_id(*(pk if isinstance(pk, tuple) else (pk,))) == id_:
-            return pk
-    return None
-
-
-def _uuid(value: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise Problem(404, _("Nothing has this id.")) from None
+def _category_of_term(id_: str) -> tuple[str, int] | None:
+    """The code and key of the category whose taxonomy term has this id (there are a few
+    dozen categories, and a term's id is made from the code, which outlives the key)."""
+    categories = Category.objects.values_list("code", "pk")
+    return next((c for c in categories if hsds.term_id(c[0]) == id_), None)
 
 
 # ---- what is public, and what the rows show ----
@@ -114,40 +126,57 @@ def public_courses(today: date) -> QuerySet[Course]:
     return Course.objects.filter(Exists(public_classes(today).filter(course=OuterRef("pk"))))
 
 
+# What makes a facility's or a course's data change, and the column that ties each to it.
+FACILITY_EVENTS = [
+    ("facilities.OpeningHoursEvent", "facility_id"),
+    ("facilities.HoursExceptionEvent", "facility_id"),
+    ("facilities.SeniorPriceEvent", "facility_id"),
+]
+COURSE_EVENTS = [("courses.CourseEvent", "pgh_obj_id"), ("courses.CourseClassEvent", "course_id")]
+
+
 def _facilities_changed() -> Greatest:
-    return Greatest(
-        "updated_at",
-        _last_event("facilities.OpeningHoursEvent", "facility_id"),
-        _last_event("facilities.HoursExceptionEvent", "facility_id"),
-        _last_event("facilities.SeniorPriceEvent", "facility_id"),
-    )
+    return Greatest("updated_at", *(_last_event(*event) for event in FACILITY_EVENTS))
 
 
 def _courses_changed() -> Greatest:
-    return Greatest(
-        _last_event("courses.CourseEvent", "pgh_obj_id"),
-        _last_event("courses.CourseClassEvent", "course_id"),
+    return Greatest(*(_last_event(*event) for event in COURSE_EVENTS))
+
+
+def _changed_since(after, events: list[tuple[str, str]], own: Q | None = None) -> Q:
+    """Rows changed since ``after``: one pass over each event table's recent rows, rather than
+    every row's latest event worked out and compared."""
+    q = own or Q(pk__in=[])
+    for label, column in events:
+        recent = apps.get_model(label).objects.filter(pgh_created_at__gte=after)
+        q |= Q(pk__in=recent.values(column))
+    return q
+
+
+def _listed_facilities(facilities: QuerySet[Facility] | None = None) -> QuerySet[Facility]:
+    """Public facilities (or those of ``facilities``) with what a service shows of them."""
+    return (
+        (public_facilities() if facilities is None else facilities)
+        .select_related("community__subdistrict__district")
+        .annotate(changed=_facilities_changed())
     )
 
 
-def _listed_facilities() -> QuerySet[Facility]:
-    return Facility.objects.select_related("community__subdistrict__district").annotate(
-        changed=_facilities_changed()
+def _listed_courses(today: date, courses: QuerySet[Course] | None = None) -> QuerySet[Course]:
+    return (
+        (public_courses(today) if courses is None else courses)
+        .select_related("term__community__subdistrict__district")
+        .annotate(changed=_courses_changed())
     )
 
 
-def _listed_courses() -> QuerySet[Course]:
-    return Course.objects.select_related("term__community__subdistrict__district").annotate(
-        changed=_courses_changed()
-    )
-
-
-def _full_facility(pk: int, today: date) -> Facility:
+def _full_facility(pk: int, today: date) -> Facility | None:
     return (
         _listed_facilities()
         .select_related("category")
         .prefetch_related("other_categories", "hours", "senior_prices", upcoming_exceptions(today))
-        .get(pk=pk)
+        .filter(pk=pk)
+        .first()
     )
 
 
@@ -177,21 +206,18 @@ def _services(query: dict, today: date) -> tuple[QuerySet[Facility], QuerySet[Co
             Q(name__icontains=text) | Q(description__icontains=text) | Q(provider__icontains=text)
         )
     if query["taxonomy_term_id"]:
-        categories = dict(Category.objects.values_list("code", "pk"))
-        code = _find(str(query["taxonomy_term_id"]), categories, hsds.term_id)
-        facilities = facilities.in_category(categories[code]) if code else facilities.none()
+        category = _category_of_term(str(query["taxonomy_term_id"]))
+        facilities = facilities.in_category(category[1]) if category else facilities.none()
         courses = courses.none()  # courses carry no category
     if query["organization_id"]:
-        community = _find(
-            str(query["organization_id"]),
-            Community.objects.values_list("pk", flat=True),
-            hsds.organization_id,
-        )
+        community = hsds.key_of("organization", str(query["organization_id"]))
         facilities = facilities.filter(community_id=community)
         courses = courses.filter(term__community_id=community)
     if after := query["modified_after"]:
-        facilities = facilities.alias(changed=_facilities_changed()).filter(changed__gte=after)
-        courses = courses.alias(changed=_courses_changed()).filter(changed__gte=after)
+        facilities = facilities.filter(
+            _changed_since(after, FACILITY_EVENTS, Q(updated_at__gte=after))
+        )
+        courses = courses.filter(_changed_since(after, COURSE_EVENTS))
     return facilities, courses
 
 
@@ -215,37 +241,55 @@ def openapi_document(request: HttpRequest) -> dict:
 @api
 def services(request: HttpRequest) -> dict:
     """Facilities (by name) and then courses (by name), in the list form."""
-    query, today = parse(request), timezone.localdate()
+    query, today, absolute = parse(request), timezone.localdate(), request.build_absolute_uri
     facilities, courses = _services(query, today)
-    keys = [
-        ("facility", pk) for pk in facilities.order_by("name", "pk").values_list("pk", flat=True)
-    ]
-    keys += [("course", pk) for pk in courses.order_by("name", "pk").values_list("pk", flat=True)]
+    # The page's keys first (the database orders and cuts only names and keys), then its rows.
+    found = Chained(
+        facilities.order_by("name", "pk").values_list("pk", flat=True),
+        courses.order_by("name", "pk").values_list("pk", flat=True),
+        shape=[lambda pk: ("facility", pk), lambda pk: ("course", pk)],
+    )
 
     def render(page: list[tuple[str, int]]) -> list[dict]:
         rows = {
-            "facility": _listed_facilities().in_bulk(
-                [pk for kind, pk in page if kind == "facility"]
-            ),
-            "course": _listed_courses().in_bulk([pk for kind, pk in page if kind == "course"]),
+            "facility": _listed_facilities().in_bulk([pk for k, pk in page if k == "facility"]),
+            "course": _listed_courses(today).in_bulk([pk for k, pk in page if k == "course"]),
         }
         make = {"facility": hsds.facility_service, "course": hsds.course_service}
-        return [make[kind](rows[kind][pk], request.build_absolute_uri) for kind, pk in page]
+        return [make[kind](rows[kind][pk], absolute) for kind, pk in page]
 
-    return paged(query, keys, render)
+    return paged(query, found, render)
 
 
 @api
 def service(request: HttpRequest, id: str) -> dict:
-    id_, today, absolute = _uuid(id), timezone.localdate(), request.build_absolute_uri
-    pk = _find(id_, public_facilities().values_list("pk", flat=True), hsds.facility_service_id)
-    if pk is not None:
-        return hsds.facility_service(_full_facility(pk, today), absolute, full=True)
-    pk = _find(id_, public_courses(today).values_list("pk", flat=True), hsds.course_service_id)
-    if pk is not None:
-        course = _listed_courses().get(pk=pk)
+    today, absolute = timezone.localdate(), request.build_absolute_uri
+    if (pk := hsds.key_of("facility_service", id)) is not None:
+        if facility := _full_facility(pk, today):
+            return hsds.facility_service(facility, absolute, full=True)
+    elif (pk := hsds.key_of("course_service", id)) is not None and (
+        course := _listed_courses(today).filter(pk=pk).first()
+    ):
         return hsds.course_service(course, absolute, classes=_classes_of(course, today))
     raise Problem(404, _("No service has this id."))
+
+
+class _Nearest:
+    """Facilities and course venues within reach, nearest first, as a sequence ``paged`` can
+    count and cut: the database counts the facilities and hands over only as many of the
+    nearest as the page reaches; the course venues (a few dozen) are merged in."""
+
+    def __init__(self, facilities: QuerySet, venues: list[tuple[int, int, float]]) -> None:
+        self.facilities, self.venues = facilities, venues
+
+    def __len__(self) -> int:
+        return self.facilities.count() + len(self.venues)
+
+    def __getitem__(self, page: slice) -> list[tuple[int, int | None, float]]:
+        nearest = ((pk, None, d) for pk, d in self.facilities[: page.stop])
+        # Stable: a facility comes before a course at the same distance.
+        merged = heapq.merge(nearest, self.venues, key=lambda key: key[2])
+        return list(merged)[page]
 
 
 @api
@@ -259,32 +303,32 @@ def services_at_locations(request: HttpRequest) -> dict:
         public_classes(today)
         .filter(course__in=courses)
         .order_by("course__name", "course_id", "facility__name", "facility_id")
-        .values_list("course__name", "course_id", "facility__name", "facility_id")
+        .values_list("facility_id", "course_id")
         .distinct()
     )
     if point := query["point"]:
         metres = query["proximity"]
-        near = dict(facilities.near(point, metres).values_list("pk", "distance"))
-        keys = [(pk, None, d) for pk, d in near.items()]
         pairs = list(pairs)
         venues = dict(
-            Facility.objects.filter(pk__in={f for *_, f in pairs})
+            Facility.objects.filter(pk__in={f for f, _c in pairs})
             .near(point, metres)
             .values_list("pk", "distance")
         )
-        keys += [(f, c, venues[f]) for _n, c, _v, f in pairs if f in venues]
-        keys.sort(key=lambda key: key[2])  # stable: facilities before courses at one distance
+        found = _Nearest(
+            facilities.near(point, metres).values_list("pk", "distance"),
+            sorted(((f, c, venues[f]) for f, c in pairs if f in venues), key=lambda v: v[2]),
+        )
     else:
-        keys = [
-            (pk, None, None)
-            for pk in facilities.order_by("name", "pk").values_list("pk", flat=True)
-        ]
-        keys += [(f, c, None) for _n, c, _v, f in pairs]
+        found = Chained(
+            facilities.order_by("name", "pk").values_list("pk", flat=True),
+            pairs,
+            shape=[lambda pk: (pk, None, None), lambda pair: (*pair, None)],
+        )
 
     def render(page: list[tuple[int, int | None, float | None]]) -> list[dict]:
         absolute = request.build_absolute_uri
         places = _listed_facilities().in_bulk({f for f, _c, _d in page})
-        taught = _listed_courses().in_bulk({c for _f, c, _d in page if c})
+        taught = _listed_courses(today).in_bulk({c for _f, c, _d in page if c})
         contents = []
         for f, c, distance in page:
             place = places[f]
@@ -301,29 +345,32 @@ def services_at_locations(request: HttpRequest) -> dict:
             contents.append(item)
         return contents
 
-    return paged(query, keys, render)
+    return paged(query, found, render)
 
 
 @api
 def service_at_location(request: HttpRequest, id: str) -> dict:
-    id_, today, absolute = _uuid(id), timezone.localdate(), request.build_absolute_uri
-    pk = _find(id_, public_facilities().values_list("pk", flat=True), hsds.facility_sal_id)
-    if pk is not None:
-        place = _full_facility(pk, today)
-        offered = hsds.facility_service(place, absolute)
-        return hsds.facility_service_at_location(place, absolute, full=True, service=offered)
-    pairs = public_classes(today).values_list("course_id", "facility_id").distinct()
-    pair = _find(id_, pairs, hsds.course_sal_id)
-    if pair is not None:
-        course = _listed_courses().get(pk=pair[0])
-        classes = [c for c in _classes_of(course, today) if c.facility_id == pair[1]]
-        return hsds.course_service_at_location(
-            course,
-            classes[0].facility,
-            absolute,
-            classes=classes,
-            service=hsds.course_service(course, absolute),
+    today, absolute = timezone.localdate(), request.build_absolute_uri
+    if (pk := hsds.key_of("facility_sal", id)) is not None:
+        if place := _full_facility(pk, today):
+            offered = hsds.facility_service(place, absolute)
+            return hsds.facility_service_at_location(place, absolute, full=True, service=offered)
+    elif (pair := hsds.key_of("course_sal", id)) is not None:
+        course_id, facility_id = pair
+        course = _listed_courses(today).filter(pk=course_id).first()
+        classes = (
+            [c for c in _classes_of(course, today) if c.facility_id == facility_id]
+            if course
+            else []
         )
+        if classes:
+            return hsds.course_service_at_location(
+                course,
+                classes[0].facility,
+                absolute,
+                classes=classes,
+                service=hsds.course_service(course, absolute),
+            )
     raise Problem(404, _("No service at a location has this id."))
 
 
@@ -344,10 +391,11 @@ def organizations(request: HttpRequest) -> dict:
 
 @api
 def organization(request: HttpRequest, id: str) -> dict:
-    pk = _find(_uuid(id), Community.objects.values_list("pk", flat=True), hsds.organization_id)
-    if pk is None:
+    pk = hsds.key_of("organization", id)
+    communities = Community.objects.select_related("subdistrict__district")
+    community = communities.filter(pk=pk).first() if pk is not None else None
+    if community is None:
         raise Problem(404, _("No organization has this id."))
-    community = Community.objects.select_related("subdistrict__district").get(pk=pk)
     return hsds.organization(community, request.build_absolute_uri, full=True)
 
 
@@ -362,7 +410,7 @@ def taxonomies(request: HttpRequest) -> dict:
 
 @api
 def taxonomy(request: HttpRequest, id: str) -> dict:
-    if _uuid(id) != hsds.TAXONOMY_ID:
+    if hsds.normal_id(id) != hsds.TAXONOMY_ID:
         raise Problem(404, _("No taxonomy has this id."))
     return hsds.taxonomy()
 
@@ -385,10 +433,10 @@ def taxonomy_terms(request: HttpRequest) -> dict:
 
 @api
 def taxonomy_term(request: HttpRequest, id: str) -> dict:
-    code = _find(_uuid(id), Category.objects.values_list("code", flat=True), hsds.term_id)
-    if code is None:
+    category = _category_of_term(hsds.normal_id(id))
+    if category is None:
         raise Problem(404, _("No taxonomy term has this id."))
-    return hsds.taxonomy_term(Category.objects.get(code=code), full=True)
+    return hsds.taxonomy_term(Category.objects.get(pk=category[1]), full=True)
 
 
 @functools.cache

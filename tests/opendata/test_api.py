@@ -156,6 +156,64 @@ def test_proximity_lists_what_lies_within_nearest_first(api):
     assert [s["id"] for s in by_point] == [s["id"] for s in found]
 
 
+@pytest.mark.parametrize(
+    ("endpoint", "params"),
+    [
+        ("services", {}),
+        ("service_at_locations", {}),
+        ("service_at_locations", {"compound": None, "proximity": 3000}),
+    ],
+)
+def test_small_pages_cut_the_same_list_as_one_large_page(api, endpoint, params):
+    """The database cuts the pages, facilities first and courses after (or all nearest first):
+    small pages cross from facilities to courses mid-page and must neither lose nor repeat one."""
+    if "compound" in params:
+        params["compound"] = ResidentialCompound.objects.get(name="林园小区").pk
+    whole = [item["id"] for item in walk(api, endpoint, {**params, "per_page": MAX_PER_PAGE})]
+    facilities = Facility.objects.operating().count()
+    size = next(n for n in (7, 6, 5) if facilities % n)  # a page that holds both kinds
+    in_small_pages = [item["id"] for item in walk(api, endpoint, {**params, "per_page": size})]
+    assert in_small_pages == whole and len(set(whole)) == len(whole)
+    if endpoint == "services":
+        courses = [i for i, id_ in enumerate(whole) if hsds.key_of("course_service", id_)]
+        assert len(whole) - len(courses) == facilities
+        assert courses == list(range(facilities, len(whole)))  # after every facility
+
+
+def test_ids_carry_their_keys_and_their_kind():
+    for kind in ("organization", "facility_service", "course_service", "facility_sal"):
+        for key in (1, 4096, 2**40 + 3):
+            id_ = hsds.keyed_id(kind, key)
+            assert hsds.key_of(kind, id_) == key and hsds.key_of(kind, id_.upper()) == key
+            others = set(hsds.KINDS) - {kind}
+            assert all(hsds.key_of(other, id_) is None for other in others)
+    assert hsds.key_of("course_sal", hsds.course_sal_id(12, 34)) == (12, 34)
+    assert hsds.key_of("facility_service", hsds.uid("service", "facility", 1)) is None
+    assert hsds.key_of("facility_service", "not-a-uuid") is None
+    with pytest.raises(ValueError, match="out of range"):
+        hsds.keyed_id("organization", 2**62)
+
+
+def test_an_id_of_another_kind_or_a_hidden_object_answers_404(api):
+    facility = Facility.objects.operating().first()
+    planned = Facility.objects.filter(status="planned").first()
+    community = Community.objects.first()
+    for path in [
+        f"services/{hsds.organization_id(community.pk)}",
+        f"services/{hsds.facility_sal_id(facility.pk)}",
+        f"services/{hsds.facility_service_id(planned.pk)}",
+        f"services/{hsds.facility_service_id(10**12)}",
+        f"service_at_locations/{hsds.facility_service_id(facility.pk)}",
+        f"service_at_locations/{hsds.course_sal_id(1, facility.pk)}",
+        f"organizations/{hsds.facility_service_id(community.pk)}",
+        f"taxonomies/{hsds.term_id('canteen')}",
+    ]:
+        response = api.get(API + path)
+        assert response.status_code == 404 and response.json()["error"], path
+    upper = get(api, f"services/{hsds.facility_service_id(facility.pk).upper()}")
+    assert upper["id"] == hsds.facility_service_id(facility.pk)
+
+
 def test_courses_are_offered_where_their_classes_meet(api):
     course_class = CourseClass.objects.filter(course__name="摄影").first()
     found = walk(api, "service_at_locations", {"search": "摄影"})
@@ -301,7 +359,7 @@ def _count(api, path: str, params: dict) -> int:
             6,
         ),
         ("service_at_locations", {}, 4),
-        ("service_at_locations", {"compound": None, "proximity": 2000}, 6),
+        ("service_at_locations", {"compound": None, "proximity": 2000}, 7),
         ("organizations", {}, 2),
         ("taxonomy_terms", {"search": "食"}, 2),
         ("taxonomies", {}, 0),
@@ -318,6 +376,22 @@ def test_a_list_reads_a_fixed_number_of_queries_whatever_the_page_size(
     with django_assert_max_num_queries(most):
         get(api, endpoint, {**params, "per_page": MAX_PER_PAGE})
     assert _count(api, endpoint, {**params, "per_page": MAX_PER_PAGE, "page": 2}) <= one
+
+
+def test_an_answer_is_kept_for_the_minute_and_an_edit_shows_at_once(api, django_assert_num_queries):
+    facility = Facility.objects.operating().order_by("pk").first()
+    path = f"services/{hsds.facility_service_id(facility.pk)}"
+    first = get(api, path)
+    with django_assert_num_queries(0):
+        assert get(api, path) == first
+    facility.name = "更名后的甲乙丙"
+    facility.save()
+    assert get(api, path)["name"] == "更名后的甲乙丙"
+    listed = walk(api, "services", {"search": "更名后的甲乙丙"})
+    assert [s["id"] for s in listed] == [first["id"]]
+    # Another host's answer is its own: documents hold absolute URLs.
+    other = api.get(API + path, headers={"host": "localhost"})
+    assert other.status_code == 200 and "http://localhost/" in other.json()["url"]
 
 
 def test_a_document_reads_a_fixed_number_of_queries(api, django_assert_max_num_queries):
