@@ -153,6 +153,78 @@ def taxonomy() -> dict:
     return {"id": TAXONOMY_ID, "name": TAXONOMY_NAME, "description": TAXONOMY_DESCRIPTION}
 
 
+# Courses are classified twice: by what they teach and by whom they are for. Their terms are the
+# portal's fixed choices (courses.models.Course), named in Chinese with the English as the
+# description, like the categories.
+COURSE_TAXONOMIES = {
+    "subject": (
+        "课程科目",
+        "What a community course teaches (Complete Community Portal).",
+        Course.Subject,
+    ),
+    "audience": (
+        "课程对象",
+        "Whom a community course is for: seniors, children and young people, parents with "
+        "children, everyone (Complete Community Portal).",
+        Course.Audience,
+    ),
+}
+
+
+def course_taxonomy_id(field: str) -> str:
+    return uid("taxonomy", "course", field)
+
+
+def course_term_id(field: str, value: str) -> str:
+    return uid("taxonomy_term", "course", field, value)
+
+
+def course_taxonomy(field: str) -> dict:
+    name, description, _choices = COURSE_TAXONOMIES[field]
+    return {"id": course_taxonomy_id(field), "name": name, "description": description}
+
+
+def taxonomies() -> list[dict]:
+    return [taxonomy(), *(course_taxonomy(field) for field in COURSE_TAXONOMIES)]
+
+
+def course_term(field: str, value: str, *, full: bool = False) -> dict:
+    choices = COURSE_TAXONOMIES[field][2]
+    with translation.override("zh-hans"):
+        name = str(choices(value).label)
+    with translation.override("en"):
+        description = str(choices(value).label)
+    term = {
+        "id": course_term_id(field, value),
+        "code": f"{field}:{value}",
+        "name": name,
+        "description": description,
+        "taxonomy": COURSE_TAXONOMIES[field][0],
+        "taxonomy_id": course_taxonomy_id(field),
+        "language": "zh",
+    }
+    if full:
+        term["taxonomy_detail"] = course_taxonomy(field)
+    return term
+
+
+def course_terms() -> list[dict]:
+    return [
+        course_term(field, value)
+        for field, (_n, _d, choices) in COURSE_TAXONOMIES.items()
+        for value in choices.values
+    ]
+
+
+def course_term_of(id_: str) -> tuple[str, str] | None:
+    """The field and value of the course term with this id."""
+    for field, (_n, _d, choices) in COURSE_TAXONOMIES.items():
+        for value in choices.values:
+            if course_term_id(field, value) == id_:
+                return field, value
+    return None
+
+
 def taxonomy_term(category: Category, *, full: bool = False) -> dict:
     term = {
         "id": term_id(category.code),
@@ -419,6 +491,16 @@ def course_service(
     if classes is None:
         return data
     classes = list(classes)
+    data["attributes"] = [
+        {
+            "id": uid("attribute", "course", course.pk, field),
+            "link_id": service_id,
+            "link_entity": "service",
+            "taxonomy_term_id": course_term_id(field, getattr(course, field)),
+            "taxonomy_term": course_term(field, getattr(course, field)),
+        }
+        for field in COURSE_TAXONOMIES
+    ]
     data["cost_options"] = [
         {
             "id": uid("cost_option", "course", course.pk),

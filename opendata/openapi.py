@@ -126,7 +126,8 @@ def document(server: str) -> dict:
             "description": (
                 "Read-only public data of the 15-minute living circle: facilities and courses "
                 "as services, facilities as locations, communities as organizations, the "
-                "categories as a taxonomy. No personal data. The schemas are the "
+                "categories and the courses' subjects and audiences as taxonomies. No personal "
+                "data. The schemas are the "
                 f"{HSDS}, an Open Referral resource (https://openreferral.org/), CC BY-SA 4.0."
             ),
         },

@@ -206,9 +206,11 @@ def _services(query: dict, today: date) -> tuple[QuerySet[Facility], QuerySet[Co
             Q(name__icontains=text) | Q(description__icontains=text) | Q(provider__icontains=text)
         )
     if query["taxonomy_term_id"]:
-        category = _category_of_term(str(query["taxonomy_term_id"]))
+        term = str(query["taxonomy_term_id"])
+        category = _category_of_term(term)
         facilities = facilities.in_category(category[1]) if category else facilities.none()
-        courses = courses.none()  # courses carry no category
+        field_value = hsds.course_term_of(term)
+        courses = courses.filter(**dict([field_value])) if field_value else courses.none()
     if query["organization_id"]:
         community = hsds.key_of("organization", str(query["organization_id"]))
         facilities = facilities.filter(community_id=community)
@@ -402,7 +404,7 @@ def organization(request: HttpRequest, id: str) -> dict:
 @api
 def taxonomies(request: HttpRequest) -> dict:
     query = parse(request)
-    found = [hsds.taxonomy()]
+    found = hsds.taxonomies()
     if text := query["search"]:
         found = [t for t in found if text.lower() in (t["name"] + t["description"]).lower()]
     return paged(query, found, lambda page: page)
@@ -410,17 +412,17 @@ def taxonomies(request: HttpRequest) -> dict:
 
 @api
 def taxonomy(request: HttpRequest, id: str) -> dict:
-    if hsds.normal_id(id) != hsds.TAXONOMY_ID:
+    found = [t for t in hsds.taxonomies() if t["id"] == hsds.normal_id(id)]
+    if not found:
         raise Problem(404, _("No taxonomy has this id."))
-    return hsds.taxonomy()
+    return found[0]
 
 
 @api
 def taxonomy_terms(request: HttpRequest) -> dict:
+    """The categories (a few dozen), then the courses' subjects and audiences."""
     query = parse(request)
     categories = Category.objects.all()
-    if query["taxonomy_id"] and str(query["taxonomy_id"]) != hsds.TAXONOMY_ID:
-        categories = categories.none()
     if text := query["search"]:
         categories = categories.filter(
             Q(name_zh__icontains=text)
@@ -428,12 +430,21 @@ def taxonomy_terms(request: HttpRequest) -> dict:
             | Q(code__icontains=text)
             | Q(words__icontains=text)
         )
-    return paged(query, categories, lambda page: [hsds.taxonomy_term(c) for c in page])
+    courses = hsds.course_terms()
+    if text:
+        courses = [t for t in courses if text.lower() in f"{t['name']} {t['description']}".lower()]
+    terms = [hsds.taxonomy_term(c) for c in categories] + courses
+    if taxonomy := query["taxonomy_id"]:
+        terms = [t for t in terms if t["taxonomy_id"] == str(taxonomy)]
+    return paged(query, terms, lambda page: page)
 
 
 @api
 def taxonomy_term(request: HttpRequest, id: str) -> dict:
-    category = _category_of_term(hsds.normal_id(id))
+    id_ = hsds.normal_id(id)
+    if field_value := hsds.course_term_of(id_):
+        return hsds.course_term(*field_value, full=True)
+    category = _category_of_term(id_)
     if category is None:
         raise Problem(404, _("No taxonomy term has this id."))
     return hsds.taxonomy_term(Category.objects.get(pk=category[1]), full=True)

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from communities.models import Community, ResidentialCompound
-from courses.models import CourseClass
+from courses.models import Course, CourseClass
 from facilities.models import Category, Facility, HoursException, OpeningHours, SeniorPrice
 from opendata import hsds
 from opendata.query import MAX_PER_PAGE
@@ -80,14 +80,43 @@ def test_organizations_are_the_communities(api):
     assert {"林园社区", "新竹社区"} <= {o["name"] for o in organizations}
 
 
-def test_taxonomy_terms_are_the_categories(api):
-    terms = walk(api, "taxonomy_terms", {"per_page": 100})
+def test_taxonomy_terms_are_the_categories_and_the_courses_subjects_and_audiences(api):
+    terms = walk(api, "taxonomy_terms", {"taxonomy_id": hsds.TAXONOMY_ID})
     assert {t["code"] for t in terms} == set(Category.objects.values_list("code", flat=True))
-    assert {t["taxonomy_id"] for t in terms} == {hsds.TAXONOMY_ID}
     canteen = get(api, f"taxonomy_terms/{hsds.term_id('canteen')}")
     assert (canteen["name"], canteen["taxonomy_detail"]["id"]) == ("社区食堂", hsds.TAXONOMY_ID)
     assert walk(api, "taxonomy_terms", {"taxonomy_id": hsds.term_id("canteen")}) == []
-    assert ids(walk(api, "taxonomies")) == {hsds.TAXONOMY_ID}
+    subjects, audiences = hsds.course_taxonomy_id("subject"), hsds.course_taxonomy_id("audience")
+    assert ids(walk(api, "taxonomies")) == {hsds.TAXONOMY_ID, subjects, audiences}
+    by_taxonomy = {
+        taxonomy: walk(api, "taxonomy_terms", {"taxonomy_id": taxonomy})
+        for taxonomy in (subjects, audiences)
+    }
+    assert {t["code"] for t in by_taxonomy[subjects]} == {
+        f"subject:{value}" for value in Course.Subject.values
+    }
+    assert {t["code"]: t["name"] for t in by_taxonomy[audiences]}["audience:senior"] == "老年人"
+    every = walk(api, "taxonomy_terms", {"per_page": 100})
+    assert len(every) == len(terms) + len(Course.Subject) + len(Course.Audience)
+    found = walk(api, "taxonomy_terms", {"search": "photography"})
+    assert [t["code"] for t in found] == ["subject:photography"]
+
+
+def test_courses_are_found_by_their_subject_and_audience(api):
+    photography = hsds.course_term_id("subject", "photography")
+    found = walk(api, "services", {"taxonomy_term_id": photography})
+    expected = CourseClass.objects.filter(
+        course__subject="photography", course__term__ends_on__gte=timezone.localdate()
+    ).values_list("course_id", flat=True)
+    assert found and ids(found) == {hsds.course_service_id(pk) for pk in expected}
+    detail = get(api, f"services/{found[0]['id']}")
+    terms = {a["taxonomy_term_id"] for a in detail["attributes"]}
+    audience = Course.objects.get(pk=hsds.key_of("course_service", found[0]["id"])).audience
+    assert terms == {photography, hsds.course_term_id("audience", audience)}
+    term = get(api, f"taxonomy_terms/{photography}")
+    assert term["taxonomy_detail"]["id"] == hsds.course_taxonomy_id("subject")
+    seniors = walk(api, "services", {"taxonomy_term_id": hsds.course_term_id("audience", "senior")})
+    assert seniors and all(hsds.key_of("course_service", s["id"]) for s in seniors)
 
 
 # ---- query parameters ----
