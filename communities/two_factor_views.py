@@ -27,12 +27,20 @@ class CodeForm(forms.Form):
     )
 
 
-def _wrong_code(form: CodeForm, wait: int) -> None:
+def _wrong_code(form: CodeForm, wait: int, *, setting_up: bool = False) -> None:
     if wait:
         form.add_error(
             "code",
             _("Too many wrong codes. Wait %(seconds)d seconds, then try again.")
             % {"seconds": wait},
+        )
+    elif setting_up:  # no recovery codes yet
+        form.add_error(
+            "code",
+            _(
+                "That code is not right. Enter the six digits your authenticator app shows "
+                "now for this site (they change every 30 seconds)."
+            ),
         )
     else:
         form.add_error(
@@ -97,7 +105,9 @@ def setup(request: HttpRequest) -> HttpResponse:
             request.session[two_factor.CODES_TO_SHOW] = codes
             return redirect(f"{reverse('two-factor-codes')}?next={next_url}")
         _wrong_code(
-            form, 0 if allowed else two_factor.seconds_until((data or {}).get("locked_until"))
+            form,
+            0 if allowed else two_factor.seconds_until((data or {}).get("locked_until")),
+            setting_up=True,
         )
     return render(
         request,
