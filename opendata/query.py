@@ -87,9 +87,8 @@ class Chained:
     is counted and sliced in the database, so a page reads its own rows only. ``shape`` (one
     function a part) turns each part's rows into the page's items."""
 
-    def __init__(self, *parts: QuerySet, shape: Sequence[Callable] | None = None) -> None:
-        self.parts = parts
-        self.shape = shape or [lambda row: row] * len(parts)
+    def __init__(self, *parts: QuerySet, shape: Sequence[Callable]) -> None:
+        self.parts, self.shape = parts, shape
         self.counts: list[int] | None = None
 
     def __len__(self) -> int:

@@ -16,6 +16,7 @@ import functools
 import hashlib
 import heapq
 import json
+import operator
 from collections.abc import Callable
 from datetime import date
 from functools import wraps
@@ -143,28 +144,30 @@ def _courses_changed() -> Greatest:
     return Greatest(*(_last_event(*event) for event in COURSE_EVENTS))
 
 
-def _changed_since(after, events: list[tuple[str, str]], own: Q | None = None) -> Q:
-    """Rows changed since ``after``: one pass over each event table's recent rows, rather than
-    every row's latest event worked out and compared."""
-    q = own or Q(pk__in=[])
-    for label, column in events:
-        recent = apps.get_model(label).objects.filter(pgh_created_at__gte=after)
-        q |= Q(pk__in=recent.values(column))
-    return q
+def _changed_since(after, events: list[tuple[str, str]]) -> Q:
+    """Rows that an event since ``after`` touched: one pass over each event table's recent rows,
+    rather than every row's latest event worked out and compared."""
+    return functools.reduce(
+        operator.or_,
+        (
+            Q(pk__in=apps.get_model(label).objects.filter(pgh_created_at__gte=after).values(column))
+            for label, column in events
+        ),
+    )
 
 
-def _listed_facilities(facilities: QuerySet[Facility] | None = None) -> QuerySet[Facility]:
-    """Public facilities (or those of ``facilities``) with what a service shows of them."""
+def _listed_facilities() -> QuerySet[Facility]:
+    """Public facilities with what a service shows of them."""
     return (
-        (public_facilities() if facilities is None else facilities)
+        public_facilities()
         .select_related("community__subdistrict__district")
         .annotate(changed=_facilities_changed())
     )
 
 
-def _listed_courses(today: date, courses: QuerySet[Course] | None = None) -> QuerySet[Course]:
+def _listed_courses(today: date) -> QuerySet[Course]:
     return (
-        (public_courses(today) if courses is None else courses)
+        public_courses(today)
         .select_related("term__community__subdistrict__district")
         .annotate(changed=_courses_changed())
     )
@@ -217,7 +220,7 @@ def _services(query: dict, today: date) -> tuple[QuerySet[Facility], QuerySet[Co
         courses = courses.filter(term__community_id=community)
     if after := query["modified_after"]:
         facilities = facilities.filter(
-            _changed_since(after, FACILITY_EVENTS, Q(updated_at__gte=after))
+            Q(updated_at__gte=after) | _changed_since(after, FACILITY_EVENTS)
         )
         courses = courses.filter(_changed_since(after, COURSE_EVENTS))
     return facilities, courses
