@@ -386,8 +386,11 @@ def run_fault_test(port: int, data: dict, pg: Postgres, outage_seconds: float) -
     time.sleep(outage_seconds / 2)
     stylesheets = []
     with load.lock:
-        outage_page = next((a for a in reversed(load.answers) if a.status == 503), None)
-    if outage_page and outage_page.kind != "healthz":
+        # A page's 503 (not /healthz's, which is plain text): its stylesheets must still load.
+        outage_page = next(
+            (a for a in reversed(load.answers) if a.status == 503 and a.kind != "healthz"), None
+        )
+    if outage_page:
         for href in re.findall(rb'<link rel="stylesheet" href="([^"]+)"', outage_page.body):
             answer = request(port, "GET", href.decode())
             answer.kind = "static"

@@ -12,7 +12,7 @@ Three parts:
 - the breaker: once a request of this process could not connect to the database, the others
   answer the outage page at once, before any middleware touches the database, one request a
   second tries a query, and the pool's wait is cut short until one succeeds. Without it each
-  request would hold an app server thread for the pool's whole wait (3 s), and under load the
+  request would hold an app server thread for the pool's whole wait (2 s), and under load the
   queue behind those threads would grow without end.
 
 The page is rendered without the request, so no context processor, session or user lookup runs:

@@ -143,8 +143,11 @@ if env_bool("DATABASE_POOL", True):
     DATABASES["default"]["OPTIONS"]["pool"] = {
         "min_size": env_int("DATABASE_POOL_MIN", 1),
         "max_size": env_int("DATABASE_POOL_MAX", 8),
-        # How long a request waits for a connection before it gets the outage page.
-        "timeout": env_int("DATABASE_POOL_TIMEOUT", 3),
+        # How long a request waits for a connection before it gets the outage page. Under load
+        # every thread is served at once (a process has fewer threads than connections), so
+        # only an outage waits this long; a request queued behind threads that were waiting
+        # can wait twice this, so it stays short.
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 2),
         # A connection not handed out in the last 0.1 s is tested (one empty query) before a
         # request gets it, so none killed by a database restart fails a request
         # (portal/lib/dbpool.py; the cost is measured in the README).
