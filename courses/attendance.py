@@ -30,6 +30,7 @@ from openpyxl.utils import get_column_letter
 
 from courses.models import Attendance, CourseClass, Enrolment
 from facilities.hours import HOLIDAY, calendar_day, holiday_name
+from portal.lib import cells
 from residents.models import mask
 
 READ = ["courses.view_attendance"]
@@ -339,27 +340,24 @@ def add_sheet(book, course_class: CourseClass) -> None:
     register = load_register(course_class, today())
     dates = register.marked_dates
     sheet = book.create_sheet(_("Attendance")[:31])
-    sheet.append([str(course_class)])
-    sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append(
-        [
-            pgettext("person", "Name"),
-            *[d.isoformat() for d in dates],
-            _("Present"),
-            _("Marked"),
-            _("Rate"),
-        ]
-    )
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
+    # Names are residents' own text: cells.xlsx keeps them text, never a formula.
+    sheet.append([cells.xlsx(sheet, str(course_class), font=Font(bold=True, size=14))])
+    headers = [
+        pgettext("person", "Name"),
+        *[d.isoformat() for d in dates],
+        _("Present"),
+        _("Marked"),
+        _("Rate"),
+    ]
+    sheet.append(cells.xlsx_row(sheet, headers, font=Font(bold=True)))
     for person in register.people:
-        cells = []
+        marks = []
         for d in dates:
             mark = register.marks.get((person.enrolment_id, d))
-            cells.append("" if mark is None else ("✓" if mark else "✗"))
+            marks.append("" if mark is None else ("✓" if mark else "✗"))
         name = f"{person.name} ({person.status})" if person.status else person.name
         rate = f"{person.rate}%" if person.rate is not None else ""
-        sheet.append([name, *cells, person.present, person.marked, rate])
+        sheet.append(cells.xlsx_row(sheet, [name, *marks, person.present, person.marked, rate]))
     sheet.column_dimensions["A"].width = 16
     for column in range(2, len(dates) + 2):
         sheet.column_dimensions[get_column_letter(column)].width = 11

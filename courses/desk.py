@@ -16,7 +16,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
 from openpyxl import Workbook
@@ -26,6 +25,7 @@ from communities import access
 from communities.models import ResidentialCompound
 from courses import attendance, enrolment
 from courses.models import CourseClass, Enrolment
+from portal.lib import cells
 from residents import audit as account_trail
 from residents.models import Resident, mobile_validator, one_time_password
 
@@ -154,8 +154,9 @@ def roster(request: HttpRequest, object_id: str, *, model_admin) -> HttpResponse
     book = Workbook()
     sheet = book.active
     sheet.title = _("Roster")[:31]
-    sheet.append([str(course_class)])
-    sheet["A1"].font = Font(bold=True, size=14)
+    # Names are residents' own text: every cell goes through portal.lib.cells, which keeps a
+    # name such as "=HYPERLINK(…)" a string and never a formula Excel would run.
+    sheet.append([cells.xlsx(sheet, str(course_class), font=Font(bold=True, size=14))])
     headers = [
         _("No."),
         pgettext("person", "Name"),
@@ -166,9 +167,7 @@ def roster(request: HttpRequest, object_id: str, *, model_admin) -> HttpResponse
         _("Applied"),
         _("Enrolled at the desk"),
     ]
-    sheet.append(headers)
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
+    sheet.append(cells.xlsx_row(sheet, headers, font=Font(bold=True)))
     seat = waiting = 0
     for row in rows:
         resident = getattr(row.user, "resident", None)
@@ -181,16 +180,19 @@ def roster(request: HttpRequest, object_id: str, *, model_admin) -> HttpResponse
         else:  # applied to a lottery class not drawn yet
             number = place = None
         sheet.append(
-            [
-                number,
-                resident.name if resident else row.user.get_username(),
-                resident.phone if resident else "",
-                resident.birth_year if resident else None,
-                row.get_status_display(),
-                place,
-                timezone.localtime(row.created_at).replace(tzinfo=None),
-                _("Yes") if row.by_staff_id else "",
-            ]
+            cells.xlsx_row(
+                sheet,
+                [
+                    number,
+                    resident.name if resident else row.user.get_username(),
+                    resident.phone if resident else "",
+                    resident.birth_year if resident else None,
+                    row.get_status_display(),
+                    place,
+                    row.created_at,
+                    _("Yes") if row.by_staff_id else "",
+                ],
+            )
         )
     for letter, width in zip("ABCDEFGH", (6, 14, 15, 10, 12, 12, 20, 12), strict=True):
         sheet.column_dimensions[letter].width = width

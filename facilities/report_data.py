@@ -174,6 +174,7 @@ class WishItem:
     status: str  # open | planned
     support: int
     codes: tuple[str, ...]  # the categories its title names (facilities.matching), in order
+    text: str = ""  # what the resident wrote (the report's export carries it)
 
     @property
     def kind_label(self) -> str:
@@ -1027,7 +1028,7 @@ def read_demand(place_ids: Iterable[int], today: date | None = None) -> dict[int
     top: dict[int, list[WishItem]] = {}
     if ranked_rows := list(
         ranked.order_by("community_id", "rank").values_list(
-            "id", "community_id", "title", "kind", "status", "support_count"
+            "id", "community_id", "title", "kind", "status", "support_count", "text"
         )
     ):
         terms = [
@@ -1036,9 +1037,9 @@ def read_demand(place_ids: Iterable[int], today: date | None = None) -> dict[int
                 "code", "name_zh", "name_en", "words"
             )
         ]
-        for wid, cid, title, kind, state, support in ranked_rows:
+        for wid, cid, title, kind, state, support, text in ranked_rows:
             codes = tuple(matching.matching_codes(title, terms))
-            top.setdefault(cid, []).append(WishItem(wid, title, kind, state, support, codes))
+            top.setdefault(cid, []).append(WishItem(wid, title, kind, state, support, codes, text))
     kinds = [kind.value for kind in Wish.Kind]
     result = {}
     for cid in ids:

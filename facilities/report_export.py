@@ -13,8 +13,9 @@ A share is written exactly (residents covered ÷ residents): Excel's ``0%`` roun
 so 99.6 % shows as 100 % where the web page, rounding down, shows 99; the "complete community"
 column says which communities really are.
 
-Text that would be a formula (a name starting with "=") stays text in the workbook; in the CSV it
-gets an apostrophe in front, as facilities/sheets.py does, so Excel does not run it.
+Every cell, headers and the lines above a table included, is written through ``portal.lib.cells``:
+names people typed (a community, a compound, a facility, a category, a wish) stay text in the
+workbook and get an apostrophe in the CSV when they would start a formula.
 """
 
 import csv
@@ -38,10 +39,11 @@ from openpyxl.utils import get_column_letter
 from facilities import coverage, report_data
 from facilities.models import Facility
 from facilities.report_data import Area
+from portal.lib import cells
 
-TABLES = ("summary", "matrix", "gaps", "compounds", "suggestions")
+TABLES = ("summary", "matrix", "gaps", "compounds", "suggestions", "wishes")
 # The tables holding each community's courses and wishes (the views cache them under their mark).
-WITH_DEMAND = ("matrix",)
+WITH_DEMAND = ("matrix", "wishes")
 
 # Column kinds: how a value is written and formatted.
 TEXT, INT, SHARE, DATE = "text", "int", "share", "date"
@@ -52,7 +54,6 @@ MAX_WIDTH = 50  # characters; longer text wraps when the cell is widened by hand
 MAX_HEADER_WIDTH = 16  # a longer header wraps onto more lines rather than widening its column
 LINE_HEIGHT = 15  # points, one line of the default 11-point font
 _BAD_TITLE = str.maketrans("", "", "[]:*?/\\")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class Table:
 
 
 def workbook(area: Area, *, plan: bool, code: str, k: int, title: str) -> bytes:
-    """XLSX of the report: sheets Summary, Matrix, Gaps, Compounds, Suggestions."""
+    """XLSX of the report: sheets Summary, Matrix, Gaps, Compounds, Suggestions, Wishes."""
     book = openpyxl.Workbook()
     book.remove(book.active)
     for name in TABLES:
@@ -85,7 +86,7 @@ def workbook(area: Area, *, plan: bool, code: str, k: int, title: str) -> bytes:
 
 
 def csv_text(area: Area, table: str, *, plan: bool, code: str, k: int) -> str:
-    """One table ("summary"|"matrix"|"gaps"|"compounds"|"suggestions") as CSV text, with a UTF-8 BOM
+    """One table (one of TABLES) as CSV text, with a UTF-8 BOM
     prefix ('\ufeff') so Excel in China opens it correctly; raise ValueError for an unknown table.
     The summary is its per-service table."""
     if table not in TABLES:
@@ -94,7 +95,7 @@ def csv_text(area: Area, table: str, *, plan: bool, code: str, k: int) -> str:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow([c.header for c in built.columns])
+    writer.writerow(cells.csv_row(c.header for c in built.columns))
     kinds = [c.kind for c in built.columns]
     writer.writerows(
         [_csv_value(v, kind) for v, kind in zip(row, kinds, strict=True)] for row in built.rows
@@ -112,6 +113,7 @@ def _build(name: str, area: Area, *, plan: bool, code: str, k: int, title: str) 
         "gaps": lambda: _gaps(area, plan),
         "compounds": lambda: _compounds(area, plan),
         "suggestions": lambda: _suggestions(area, plan, code, k),
+        "wishes": lambda: _wishes(area),
     }
     return builders[name]()
 
@@ -317,6 +319,7 @@ def _suggestions(area: Area, plan: bool, code: str, k: int) -> Table:
         Column(_("Residents newly covered"), INT),
         Column(_("Residents covered after this pick"), INT),
         Column(_("Share after this pick"), SHARE),
+        Column(capfirst(_("notes"))),
     ]
     rows = [
         [
@@ -329,10 +332,42 @@ def _suggestions(area: Area, plan: bool, code: str, k: int) -> Table:
             pick.gained,
             pick.covered_after,
             _share(pick.covered_after, found.population),
+            pick.room.notes or None,
         ]
         for pick in found.picks
     ]
     return Table(pgettext("report sheet", "Suggestions"), columns, rows, above)
+
+
+def _wishes(area: Area) -> Table:
+    """Each community's most supported open wishes (as its report page lists them), with what
+    residents wrote: the demand behind the matrix's counts, to read in a meeting."""
+    names = {s.code: s.name for s in area.services}
+    columns = [
+        Column(_("Community")),
+        Column(_("Subdistrict")),
+        Column(_("Wish")),
+        Column(_("Wished for")),
+        Column(_("Status")),
+        Column(_("Supporters"), INT),
+        Column(_("Services it names")),
+        Column(_("What the resident wrote")),
+    ]
+    rows = [
+        [
+            place.name,
+            place.subdistrict,
+            wish.title,
+            wish.kind_label,
+            wish.status_label,
+            wish.support,
+            "、".join(names[c] for c in wish.codes if c in names) or None,
+            wish.text or None,
+        ]
+        for place in area.places
+        for wish in area.demand_of(place.id).top
+    ]
+    return Table(pgettext("report sheet", "Wishes"), columns, rows, freeze_first_column=True)
 
 
 # --- Writing them ----------------------------------------------------------------------------
@@ -369,13 +404,12 @@ def _fill_line(sheet, row: int, values: list) -> None:
     for col, value in enumerate(values, start=1):
         if value is None or value == "":
             continue
-        cell = sheet.cell(row=row, column=col, value=value)
-        if isinstance(value, str) and value.startswith("="):
-            cell.data_type = "s"
-        elif isinstance(value, date):
-            cell.number_format = FORMATS[DATE]
-        elif isinstance(value, int):
-            cell.number_format = FORMATS[INT]
+        fmt = None
+        if isinstance(value, date):
+            fmt = FORMATS[DATE]
+        elif isinstance(value, int) and not isinstance(value, bool):
+            fmt = FORMATS[INT]
+        cells.put(sheet, row, col, value, number_format=fmt)
 
 
 def _write(book, table: Table) -> None:
@@ -389,14 +423,10 @@ def _write(book, table: Table) -> None:
 
     bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="center")
     for col, column in enumerate(table.columns, start=1):
-        cell = sheet.cell(row=top, column=col, value=column.header)
-        if column.header.startswith("="):
-            cell.data_type = "s"
-        cell.font, cell.alignment = bold, wrap
+        cells.put(sheet, top, col, column.header, font=bold, alignment=wrap)
 
     # Cells are made with a copy of their column's style (its number format) ready: setting
     # number_format on each cell afterwards took a third longer for 15,000 compound rows.
-    # openpyxl takes any text starting with "=" for a formula; such text is kept as text.
     styles = []
     for column in table.columns:
         fmt = FORMATS.get(column.kind)
@@ -409,11 +439,10 @@ def _write(book, table: Table) -> None:
     for values in table.rows:
         line = []
         for value, style in zip(values, styles, strict=True):
-            if value is not None and style is not None:
+            if value is not None and style is not None and not isinstance(value, str):
                 value = Cell(sheet, value=value, style_array=copy(style))
-            elif isinstance(value, str) and value.startswith("="):
-                value = Cell(sheet, value=value)
-                value.data_type = "s"
+            else:
+                value = cells.xlsx(sheet, value)
             line.append(value)
         sheet.append(line)
     last = top + len(table.rows)
@@ -444,8 +473,4 @@ def _csv_value(value, kind: str) -> str:
         return ""
     if kind == SHARE:
         return str(round(value, SHARE_DIGITS))
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return str(value)
+    return cells.csv_field(value)

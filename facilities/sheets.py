@@ -46,7 +46,6 @@ from django.db.models import F, Func, Max, Min, Q, Value
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
@@ -56,7 +55,7 @@ from communities.models import Community, ResidentialCompound
 from facilities import matching
 from facilities.models import Category, Facility, OpeningHours
 from portal import caching
-from portal.lib import geo
+from portal.lib import cells, geo
 from portal.lib.slugs import pinyin_slug, unique_slug
 from portal.lib.text import unix_newlines
 
@@ -456,26 +455,16 @@ _FILL_IN = _("Fill in this column.")
 
 # --- Cells -----------------------------------------------------------------------------------
 
-# A CSV cell starting with one of these is a formula to Excel ("CSV injection"); cells of only
-# digits, spaces, dots and dashes (phone numbers, coordinates) cannot call anything.
-_FORMULA_START = ("=", "+", "-", "@")
-_PLAIN = re.compile(r"[0-9+\-. ]*")
-
-
-def _csv_safe(text: str) -> str:
-    if text.startswith(_FORMULA_START) and not _PLAIN.fullmatch(text):
-        return "'" + text
-    return text
-
-
 def cell_text(value) -> str:
     """A cell as the text it stands for: numbers without a needless ".0", dates as ISO, and
-    text without the apostrophe ``_csv_safe`` put before a would-be formula."""
+    text without the apostrophe ``portal.lib.cells`` puts before a would-be formula in a CSV."""
     if value is None:
         return ""
     if isinstance(value, str):
         value = value.strip()
-        return value[1:] if value[:1] == "'" and value[1:2] in _FORMULA_START else value
+        if value[:1] == "'" and value[1:2] and value[1:2] in cells.FORMULA_START:
+            return value[1:]
+        return value
     if isinstance(value, bool):
         return YES if value else NO
     if isinstance(value, datetime):
@@ -1362,26 +1351,14 @@ def to_csv(rows: Iterable[Sequence]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(HEADERS)
-    writer.writerows([_csv_safe(cell_text(v)) for v in row] for row in rows)
+    writer.writerows(
+        cells.csv_row(v if cells.is_number(v) else cell_text(v) for v in row) for row in rows
+    )
     return out.getvalue().encode("utf-8-sig")
 
 
-def _cell(sheet, value, *, bold: bool = False, wrap: bool = False):
-    """An XLSX cell; empty for nothing, and text that starts with "=" kept as text, never made a
-    formula."""
-    if value is None or value == "":
-        return None
-    formula_like = isinstance(value, str) and value.startswith("=")
-    if not (formula_like or bold or wrap):
-        return value
-    cell = WriteOnlyCell(sheet, value=value)
-    if formula_like:
-        cell.data_type = "s"
-    if bold:
-        cell.font = Font(bold=True)
-    if wrap:
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    return cell
+_BOLD = Font(bold=True)
+_WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 def to_xlsx(rows: Sequence[Sequence]) -> bytes:
@@ -1397,9 +1374,9 @@ def to_xlsx(rows: Sequence[Sequence]) -> bytes:
     for i, column in enumerate(COLUMNS, start=1):
         wide = column.key in ("hours", "description", "price_notes", "address")
         sheet.column_dimensions[get_column_letter(i)].width = 36 if wide else 14
-    sheet.append([_cell(sheet, h, bold=True) for h in HEADERS])
+    sheet.append(cells.xlsx_row(sheet, HEADERS, font=_BOLD))
     for row in rows:
-        sheet.append([_cell(sheet, v) for v in row])
+        sheet.append(cells.xlsx_row(sheet, row))
     _guide(book)
     out = io.BytesIO()
     book.save(out)
@@ -1414,10 +1391,10 @@ def _guide(book) -> None:
         sheet.column_dimensions[letter].width = width
 
     def heading(*values):
-        sheet.append([_cell(sheet, v, bold=True) for v in values])
+        sheet.append(cells.xlsx_row(sheet, values, font=_BOLD))
 
     def line(*values):
-        sheet.append([_cell(sheet, v, wrap=True) for v in values])
+        sheet.append(cells.xlsx_row(sheet, values, alignment=_WRAP))
 
     heading(gettext("How to fill in the resource list"))
     line(

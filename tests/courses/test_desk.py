@@ -3,6 +3,7 @@ new ones; the roster is the one place full mobile numbers show."""
 
 import io
 import re
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -154,3 +155,46 @@ def test_each_roster_download_is_in_the_audit_trail_with_who_read_it(staff_a, st
     assert read.pgh_obj_id == photography.pk
     assert read.pgh_context["user"] == staff_a.pk
     assert read.pgh_context["url"] == roster_url(photography)
+
+
+HYPERLINK = '=HYPERLINK("http://evil.example/x","点我")'
+
+
+def test_a_name_typed_as_a_formula_is_plain_text_in_the_roster_and_attendance_sheet(
+    staff_a, photography
+):
+    """The steps of the report that found it: a resident registers with a formula for a name and
+    enrols; five people were in the class before, so the name is B8 of the roster."""
+    photography.capacity = 10
+    photography.save()
+    for user in residents(5, start=13500000000):
+        enrolment.enrol(user, photography)
+    visitor = Client()
+    registered = visitor.post(
+        reverse("residents:register"),
+        {
+            "name": HYPERLINK,
+            "phone": "13812341234",
+            "password1": "lanterns-over-the-river",
+            "password2": "lanterns-over-the-river",
+            "birth_year": "1956",
+            "privacy": "on",
+        },
+    )
+    assert registered.status_code == 302
+    enrolled = visitor.post(reverse("courses:enrol", args=[photography.pk]))
+    assert enrolled.status_code == 302
+    assert photography.enrolments.filter(user__resident__name=HYPERLINK).exists()
+
+    response = client_for(staff_a).get(roster_url(photography))
+
+    book = load_workbook(io.BytesIO(response.content))
+    roster, attendance = book.worksheets
+    assert roster["B8"].value == HYPERLINK and roster["B8"].data_type == "s"
+    assert roster["C8"].value == "13812341234"
+    names = [c for c in attendance["A"] if str(c.value).startswith(HYPERLINK)]
+    assert names and all(c.data_type == "s" for c in names)
+    # In Excel's eyes too: the sheets' XML holds no formula element at all.
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        xml = [archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/")]
+    assert xml and not any(re.search(rb"<f[ >]", part) for part in xml)

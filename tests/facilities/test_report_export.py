@@ -1,4 +1,4 @@
-"""The coverage report to take away: an Excel workbook of five sheets, or one table as CSV, with
+"""The coverage report to take away: an Excel workbook of six sheets, or one table as CSV, with
 the figures of report_data.Area as numbers, headers in the page language."""
 
 import csv
@@ -18,8 +18,8 @@ from tests.facilities.conftest import category, place
 pytestmark = pytest.mark.django_db
 
 TITLE = "长春市绿园区 coverage report"
-SHEETS_EN = ["Summary", "Matrix", "Gaps", "Compounds", "Suggestions"]
-SHEETS_ZH = ["概要", "覆盖矩阵", "短板清单", "小区明细", "选址建议"]
+SHEETS_EN = ["Summary", "Matrix", "Gaps", "Compounds", "Suggestions", "Wishes"]
+SHEETS_ZH = ["概要", "覆盖矩阵", "短板清单", "小区明细", "选址建议", "居民需求"]
 
 
 # --- An area: 新竹社区 with a canteen near one compound and a planned one near the other, an empty
@@ -70,6 +70,7 @@ def area(compound_a, far_compound, empty_community) -> report_data.Area:
             name=name,
             floor_area=floor,
             owner="物业公司",
+            notes=f"{name}：一楼，朝南。",
             available_from=date(2027, 3, 1),
             latitude=lat,
             longitude=lng,
@@ -113,7 +114,7 @@ def csv_rows(area, name, *, plan=False, code="canteen", k=5) -> list[list[str]]:
 # --- The workbook ----------------------------------------------------------------------------
 
 
-def test_five_sheets_each_with_a_bold_frozen_header_and_a_filter_over_the_table(area):
+def test_six_sheets_each_with_a_bold_frozen_header_and_a_filter_over_the_table(area):
     with translation.override("en"):
         workbook = book(area)
     assert workbook.sheetnames == SHEETS_EN
@@ -123,6 +124,7 @@ def test_five_sheets_each_with_a_bold_frozen_header_and_a_filter_over_the_table(
         "Gaps": "B2",
         "Compounds": "B2",
         "Suggestions": "A6",
+        "Wishes": "B2",
     }
     for sheet in workbook.worksheets:
         assert sheet.freeze_panes == expected_freeze[sheet.title]
@@ -300,6 +302,7 @@ def test_the_suggestions_sheet_ranks_the_rooms_and_says_why_others_are_left_out(
     assert (row[6].value, row[7].value) == (pick.gained, pick.covered_after) == (700, 1900)
     assert row[8].value == pytest.approx(1) and row[8].number_format == "0%"
     assert type(row[0].value) is int and row[6].number_format == "#,##0"
+    assert row[9].value == "远郊原物业用房：一楼，朝南。"  # the room's notes, for the meeting
 
 
 def test_with_the_plan_no_room_brings_anyone_and_the_sheet_says_so(area):
@@ -380,3 +383,55 @@ def test_the_csv_headers_follow_the_language(area):
 def test_an_unknown_table_is_refused(area):
     with pytest.raises(ValueError):
         report_export.csv_text(area, "everything", plan=False, code="canteen", k=5)
+
+
+# --- The wishes ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def wishing(compound_a):
+    """Two open wishes of 新竹社区 (one supported twice), one done and one of the empty
+    community's neighbour, which the area leaves out."""
+    from django.contrib.auth import get_user_model
+
+    from wishes.models import Wish
+
+    author = get_user_model().objects.create_user(username="13800000077")
+    community = compound_a.community
+    bath = Wish.post(
+        author=author,
+        community=community,
+        kind=Wish.Kind.SERVICE,
+        title="助浴服务",
+        text="冬天洗澡难。",
+    )
+    Wish.objects.filter(pk=bath.pk).update(support_count=2)
+    Wish.post(
+        author=author, community=community, kind=Wish.Kind.FACILITY, title="想要食堂", text=""
+    )
+    done = Wish.post(author=author, community=community, kind=Wish.Kind.COURSE, title="书法课")
+    Wish.objects.filter(pk=done.pk).update(status=Wish.Status.DONE)
+
+
+def test_the_wishes_sheet_lists_each_communitys_open_wishes_with_what_residents_wrote(
+    area, wishing, compound_a
+):
+    area = report_data.gather(Community.objects.filter(pk=compound_a.community_id))
+    with translation.override("en"):
+        sheet = sheet_of(book(area), "wishes")
+    headers, rows = table(sheet)
+    assert headers == [
+        "Community",
+        "Subdistrict",
+        "Wish",
+        "Wished for",
+        "Status",
+        "Supporters",
+        "Services it names",
+        "What the resident wrote",
+    ]
+    got = [values(r) for r in rows]
+    assert [r[2] for r in got] == ["助浴服务", "想要食堂"]  # most supported first; done left out
+    assert got[0][0] == "新竹社区" and got[0][5] == 2 and got[0][7] == "冬天洗澡难。"
+    assert got[1][6] == "Community canteen" and got[1][7] is None
+    assert rows[0][5].number_format == "#,##0"

@@ -4,6 +4,7 @@ and reason; confirming writes every row or none, and only ever in the user's own
 
 import csv
 import io
+import zipfile
 from datetime import date, time
 
 import openpyxl
@@ -447,6 +448,54 @@ class TestFiles:
             reverse(IMPORT), {"sheet": SimpleUploadedFile("a.csv", b"x" * 101)}
         )
         assert "5 MB" in str(response.context["form"].errors["sheet"])
+
+    def test_openpyxl_reads_workbooks_through_defusedxml(self):
+        import openpyxl.xml.functions
+
+        assert openpyxl.DEFUSEDXML is True
+        assert openpyxl.xml.functions.iterparse.__module__.startswith("defusedxml")
+
+    @pytest.mark.parametrize(
+        "doctype",
+        [
+            # "billion laughs": a few hundred bytes that expand to gigabytes
+            '<!DOCTYPE x [<!ENTITY a "hahahahahahahahahaha">'
+            + "".join(
+                f'<!ENTITY {n} "{("&" + p + ";") * 10}">' for p, n in zip("abcdefgh", "bcdefghi")
+            )
+            + "]>",
+            # an external entity: the server's own files read into the sheet
+            '<!DOCTYPE x [<!ENTITY i SYSTEM "file:///etc/passwd">]>',
+        ],
+        ids=["entity expansion", "external entity"],
+    )
+    def test_a_workbook_with_xml_entities_is_refused_and_saves_nothing(
+        self, staff_linyuan, linyuan, doctype
+    ):
+        """The workbook's XML declares entities and a cell's text uses them."""
+        plain = xlsx([line(name="林园书屋")])
+        parts = {}
+        with zipfile.ZipFile(io.BytesIO(plain)) as archive:
+            for name in archive.namelist():
+                parts[name] = archive.read(name)
+        # The part that holds the name: the shared strings, where openpyxl writes text.
+        sheet = next(n for n, data in parts.items() if "林园书屋".encode() in data)
+        xml = parts[sheet].decode()
+        head, body = xml.split("?>", 1) if xml.startswith("<?xml") else ("", xml)
+        body = body.replace("林园书屋", "&i;", 1)
+        parts[sheet] = ((head + "?>" if head else "") + doctype + body).encode()
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as archive:
+            for name, data in parts.items():
+                archive.writestr(name, data)
+        assert "&i;" in parts[sheet].decode()  # the cell really uses the entity
+
+        response = preview(client_for(staff_linyuan), out.getvalue())
+
+        assert response.status_code == 200
+        (problem,) = response.context["plan"].file_problems
+        assert "cannot be read" in problem or "damaged" in problem
+        assert not Facility.objects.filter(community=linyuan).exists()
 
     def test_too_many_rows_are_refused(self, staff_linyuan, monkeypatch):
         monkeypatch.setattr(sheets, "MAX_ROWS", 3)
