@@ -5,13 +5,14 @@ from functools import partial
 
 from django.contrib import admin, messages
 from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from communities import access
 from communities.admin import CommunityScopedAdmin
 from courses import attendance, desk, enrolment, lottery
-from courses.models import Course, CourseClass, Draw, Enrolment, Term
+from courses.models import Course, CourseClass, Draw, DrawCommitment, Enrolment, Term
 from facilities.admin import ScopedInline
 from facilities.models import Facility
 from residents.models import shown
@@ -102,9 +103,21 @@ class CourseClassAdmin(CommunityScopedAdmin):
     actions = ["draw_lots"]
     search_fields = ["course__name", "teacher", "level"]
     list_select_related = ["course", "facility"]
-    readonly_fields = ["enrolled_count"]
+    readonly_fields = ["enrolled_count", "published_commitment"]
     inlines = [EnrolmentInline]
     change_form_template = "admin/courses/courseclass/change_form.html"
+
+    @admin.display(description=_("commitment (SHA-256)"))
+    def published_commitment(self, obj):
+        """What the class's pages publish; the secret behind it is not read here."""
+        if obj is None or obj.pk is None:
+            return "—"
+        published = (
+            DrawCommitment.objects.filter(course_class=obj).only("digest", "committed_at").first()
+        )
+        if published is None:
+            return "—"
+        return f"{published.digest} ({timezone.localtime(published.committed_at):%Y-%m-%d %H:%M})"
 
     def get_urls(self):
         def view(function):
@@ -170,7 +183,15 @@ class DrawAdmin(CommunityScopedAdmin):
 
     list_display = ["course_class", "drawn_at", "seats", "seed"]
     list_select_related = ["course_class__course"]
-    readonly_fields = ["course_class", "seed", "drawn_at", "seats", "applications"]
+    readonly_fields = [
+        "course_class",
+        "commitment",
+        "secret",
+        "seed",
+        "drawn_at",
+        "seats",
+        "applications",
+    ]
 
     def has_add_permission(self, request):
         return False

@@ -6,8 +6,9 @@
 meet in each community's own facilities. Dates move with the day it is loaded: registration
 opened a week ago (returning students three days before that) and closes in a fortnight; classes
 start in three weeks and run sixteen weeks. 视频剪辑 is full with people waiting; 摄影 has one seat
-left. 天元社区's term closed yesterday: its 书法 class gives its three seats by lottery, and the
-five demo residents who applied have been drawn.
+left. 天元社区's term closed yesterday: its 书法 class gives its three seats by lottery, committed
+(courses.lottery.commit) a fortnight ago, before registration opened, and the five demo residents
+who applied have been drawn.
 
 Safe to run again: rows are matched by their natural keys, enrolments are only added.
 """
@@ -196,26 +197,34 @@ def load_demo_courses(communities: dict[str, Community], today: date | None = No
         )
         for c in spec.classes:
             first = starts + timedelta(days=(c.weekday - starts.weekday()) % 7)
-            CourseClass.objects.update_or_create(
+            fields = {
+                "starts_at": c.starts,
+                "ends_at": c.ends,
+                "first_date": first,
+                "last_date": first + timedelta(weeks=15),
+                "facility": venue,
+                "room": "二楼教室" if spec.community == "安东社区" else "",
+                "teacher": c.teacher,
+                "capacity": c.capacity,
+                "min_age": c.min_age,
+                "max_age": c.max_age,
+            }
+            allocation = (
+                CourseClass.Allocation.LOTTERY if c.lottery else CourseClass.Allocation.FIRST_COME
+            )
+            course_class, created = CourseClass.objects.update_or_create(
                 course=course,
                 level=c.level,
                 weekday=c.weekday,
-                defaults={
-                    "starts_at": c.starts,
-                    "ends_at": c.ends,
-                    "first_date": first,
-                    "last_date": first + timedelta(weeks=15),
-                    "facility": venue,
-                    "room": "二楼教室" if spec.community == "安东社区" else "",
-                    "teacher": c.teacher,
-                    "capacity": c.capacity,
-                    "min_age": c.min_age,
-                    "max_age": c.max_age,
-                    "allocation": CourseClass.Allocation.LOTTERY
-                    if c.lottery
-                    else CourseClass.Allocation.FIRST_COME,
-                },
+                defaults={**fields, "allocation": allocation},
+                create_defaults={**fields, "allocation": CourseClass.Allocation.FIRST_COME},
             )
+            if created and c.lottery:
+                # As the story goes, the class was set up, and its draw committed, before
+                # registration opened; then it became a lottery (nobody had applied yet).
+                lottery.commit(course_class, now=_moment(today - timedelta(days=14)))
+                course_class.allocation = allocation
+                course_class.save(update_fields=["allocation"])
 
 
 def _venue(community: Community) -> Facility | None:

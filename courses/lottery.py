@@ -1,15 +1,29 @@
-"""The lottery (摇号) of a class whose seats are drawn: one draw, when registration has closed.
+"""The lottery (摇号) of a class whose seats are drawn: commit, then reveal, one draw when
+registration has closed.
 
-Until the window closes, applying to a lottery class records an application
-(``Enrolment.Status.APPLIED``) whatever the seats, so that an early click is worth no more than a
-late one. ``draw`` then ranks every application and stores the draw: the first ones take the
-free seats, the others wait in the draw's order, and a seat freed later goes to the first of
-them (``courses.enrolment.cancel`` follows ``Enrolment.QUEUE``).
+1. **Commit.** When a lottery class is made (or becomes one before anyone applied), ``commit``
+   draws a random secret and publishes its SHA-256 (the *commitment*) on the class's pages at
+   once, before registration opens. The database keeps the commitment as it was made
+   (``courses.DrawCommitment``'s triggers refuse UPDATE and DELETE), and no page, export, API or
+   audit trail shows the secret until the draw.
+2. **Apply.** Until the window closes, applying records an application (``Enrolment.Status.
+   APPLIED``) whatever the seats, so an early click is worth no more than a late one.
+3. **Reveal and draw.** ``draw`` mixes the secret with the closed list of applications: the seed
+   is the SHA-256 of "<secret>:<application numbers, ascending, joined by commas>", and each
+   number is ranked by the SHA-256 of "<seed>:<number>" in hexadecimal, smallest first. The first
+   ones take the free seats, the others wait in the draw's order, and a seat freed later goes to
+   the first of them (``courses.enrolment.cancel`` follows ``Enrolment.QUEUE``).
 
-The ranking can be checked by anyone with the seed and the application numbers the class page
-shows: each number is ranked by the SHA-256 of "<seed>:<number>" in hexadecimal, smallest first.
-``manage.py draw_lots`` draws every class whose window has closed (run it from a timer); staff can
-also draw a closed class from the admin.
+Nobody could steer it: whoever made the secret could not know the applications to come, and
+whoever applies cannot know the secret, which was fixed before. Anyone can check a draw from its
+page (``verify`` does the same): the revealed secret hashes to the commitment published before
+registration opened, the seed follows from the secret and the numbers, the order from the seed.
+A class that somehow has no commitment gets one at the draw, and its page says it came late.
+Draws made before commitments only have a seed, chosen at the draw: their order can be checked,
+not the seed.
+
+``manage.py draw_lots`` draws every class whose window has closed (run it from a timer); staff
+can also draw a closed class from the admin.
 """
 
 import hashlib
@@ -22,7 +36,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from courses import enrolment
-from courses.models import CourseClass, Draw, Enrolment
+from courses.models import CourseClass, Draw, DrawCommitment, Enrolment
+from portal import caching
 
 Status = Enrolment.Status
 
@@ -31,14 +46,58 @@ class NotYet(Exception):
     """Registration is still open: nobody may draw before everyone could apply."""
 
 
+def sha256(text: str) -> str:
+    """The SHA-256 of ``text``'s UTF-8 bytes in lowercase hexadecimal (what ``sha256sum``
+    prints for ``printf '%s' TEXT``)."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def commit(course_class: CourseClass, now: datetime | None = None) -> DrawCommitment:
+    """``course_class``'s commitment: the one it has, or a new random secret, committed ``now``.
+
+    Called whenever a lottery class is saved (``CourseClass.save``) and by ``draw``; a
+    commitment once made is never replaced."""
+    secret = secrets.token_hex(32)
+    made, _created = DrawCommitment.objects.get_or_create(
+        course_class=course_class,
+        defaults={
+            "secret": secret,
+            "digest": sha256(secret),
+            "committed_at": now or timezone.now(),
+        },
+    )
+    return made
+
+
+def seed_text(secret: str, numbers) -> str:
+    """The text whose SHA-256 is the seed: the secret, a colon, and the application numbers in
+    ascending order joined by commas."""
+    return f"{secret}:{','.join(str(n) for n in sorted(numbers))}"
+
+
+def seed_of(secret: str, numbers) -> str:
+    return sha256(seed_text(secret, numbers))
+
+
 def rank(seed: str, numbers) -> list[int]:
     """The application numbers in the draw's order for ``seed``."""
-    return sorted(numbers, key=lambda n: hashlib.sha256(f"{seed}:{n}".encode()).hexdigest())
+    return sorted(numbers, key=lambda n: sha256(f"{seed}:{n}"))
 
 
-def verify(draw: Draw) -> bool:
-    """Whether the stored order is what the seed gives (it always is, unless edited by hand)."""
-    return rank(draw.seed, draw.applications) == list(draw.applications)
+def verify(draw: Draw, commitment: DrawCommitment | None = None) -> bool:
+    """Whether the draw is what its commitment, secret and applications give: the secret hashes
+    to the commitment (and to the one the class published, ``commitment``, when given), the
+    seed follows from the secret and the numbers, the order from the seed. A draw made before
+    commitments can only be checked for its order."""
+    order = list(draw.applications)
+    if rank(draw.seed, order) != order:
+        return False
+    if not draw.committed:
+        return True
+    published = commitment.digest if commitment is not None else draw.commitment
+    return sha256(draw.secret) == draw.commitment == published and draw.seed == seed_of(
+        draw.secret, order
+    )
 
 
 def due(now: datetime | None = None):
@@ -50,7 +109,7 @@ def due(now: datetime | None = None):
     )
 
 
-def draw(course_class: CourseClass, *, now: datetime | None = None, seed: str | None = None):
+def draw(course_class: CourseClass, *, now: datetime | None = None) -> Draw:
     """Draw ``course_class``'s seats once; a second call returns the first draw unchanged."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -66,13 +125,15 @@ def draw(course_class: CourseClass, *, now: datetime | None = None, seed: str | 
             return existing
         if now < locked.course.term.registration_closes:
             raise NotYet(_("Registration for this class is still open: the draw comes after."))
+        # A class without one commits now, at the draw: its page shows the commitment as late.
+        commitment = commit(locked, now=now)
         numbers = list(
             Enrolment.objects.select_for_update()
             .filter(course_class=locked, status=Status.APPLIED)
             .order_by("id")
             .values_list("id", flat=True)
         )
-        seed = seed or secrets.token_hex(8)
+        seed = seed_of(commitment.secret, numbers)
         order = rank(seed, numbers)
         free = max(locked.capacity - locked.enrolled_count, 0)
         winners = order[:free]
@@ -86,6 +147,8 @@ def draw(course_class: CourseClass, *, now: datetime | None = None, seed: str | 
                 row.status = Status.WAITLISTED
         Enrolment.objects.bulk_update(rows.values(), ["draw_rank", "status", "enrolled_at"])
         enrolment.seats_moved(locked.course.slug)
+        # The draw page, cached for visitors, shows the result at once.
+        transaction.on_commit(caching.bump)
         if winners:
             CourseClass.objects.filter(pk=locked.pk).update(
                 enrolled_count=F("enrolled_count") + len(winners)
@@ -93,6 +156,8 @@ def draw(course_class: CourseClass, *, now: datetime | None = None, seed: str | 
         return Draw.objects.create(
             course_class=locked,
             seed=seed,
+            secret=commitment.secret,
+            commitment=commitment.digest,
             drawn_at=now,
             seats=len(winners),
             applications=order,

@@ -6,9 +6,10 @@ and a class's enrolled count (kept beside it, under the class row's lock) never 
 """
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
@@ -75,6 +76,11 @@ class Term(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year} {self.get_season_display()}"
+
+    @property
+    def first_opening(self):
+        """When the first person could apply: returning students' start, else everyone's."""
+        return self.priority_opens or self.registration_opens
 
 
 @audit.track("Course")
@@ -220,6 +226,16 @@ class CourseClass(models.Model):
         level = f" {self.level}" if self.level else ""
         return f"{self.course.name}{level} ({self.get_weekday_display()} {self.starts_at:%H:%M})"
 
+    def save(self, *args, **kwargs):
+        # A lottery's commitment is fixed with the class, in the same transaction, before anyone
+        # can apply (courses.lottery.commit); imported here, as lottery stands on these models.
+        from courses import lottery
+
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(*args, **kwargs)
+            if self.by_lottery and not Draw.objects.filter(course_class=self).exists():
+                lottery.commit(self)
+
     @property
     def seats_left(self) -> int:
         return max(self.capacity - self.enrolled_count, 0)
@@ -311,18 +327,100 @@ class Enrolment(models.Model):
     QUEUE = (F("draw_rank").asc(nulls_last=True), "id")
 
 
+HEX_64 = r"^[0-9a-f]{64}$"
+
+
+class Sha256Hex(models.Func):
+    """PostgreSQL's own SHA-256 of a text's UTF-8 bytes, in lowercase hexadecimal (what
+    ``hashlib.sha256(text.encode()).hexdigest()`` gives)."""
+
+    template = "ENCODE(SHA256(CONVERT_TO(%(expressions)s, 'UTF8')), 'hex')"
+    output_field = models.CharField()
+
+
+# The trail keeps the digest and when it was published, never the secret: a secret in an event
+# table would be readable before the draw by anyone who reads the trail.
+@audit.track("DrawCommitment", exclude=["secret"])
+class DrawCommitment(models.Model):
+    """The commitment of a lottery class's draw, fixed when the class is made, before anyone can
+    apply: the SHA-256 of a random secret is published at once; the secret is revealed by the
+    draw, which mixes it with the closed list of applications (``courses.lottery``).
+
+    The database keeps it as it was made: it refuses any UPDATE, and a DELETE while the class
+    still exists (deleting the class takes its commitment with it). Nothing shows ``secret``
+    before the draw: no page, admin, export, API or trail."""
+
+    # The link is a foreign key that PostgreSQL itself cascades (ON DELETE CASCADE, made in
+    # migration 0006): the row goes only after its class row has gone, which the DELETE trigger
+    # below allows. Django leaves it to the database (DO_NOTHING, no constraint of its own);
+    # DB_CASCADE would say the same, but Django refuses it under the Python-level cascades of
+    # the class's own parents (fields.E323).
+    course_class = models.OneToOneField(
+        CourseClass,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="commitment",
+        verbose_name=_("class"),
+    )
+    digest = models.CharField(_("commitment (SHA-256)"), max_length=64, editable=False)
+    secret = models.CharField(_("secret"), max_length=64, editable=False)
+    committed_at = models.DateTimeField(_("committed"), editable=False)
+
+    community_path = "course_class__course__term__community__"
+
+    class Meta:
+        verbose_name = _("draw commitment")
+        verbose_name_plural = _("draw commitments")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(digest__regex=HEX_64), name="courses_drawcommitment_digest_hex"
+            ),
+            models.CheckConstraint(
+                condition=Q(secret__regex=HEX_64), name="courses_drawcommitment_secret_hex"
+            ),
+            models.CheckConstraint(
+                condition=Q(digest=Sha256Hex("secret")),
+                name="courses_drawcommitment_digest_of_secret",
+            ),
+        ]
+        triggers = [
+            pgtrigger.Protect(name="never_changed", operation=pgtrigger.Update),
+            # Deleting and making it again would change it as surely as an UPDATE. A cascade from
+            # the class runs after the class row has gone, so it passes.
+            pgtrigger.Trigger(
+                name="kept_while_class_exists",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Delete,
+                func="""
+                IF EXISTS (SELECT 1 FROM courses_courseclass WHERE id = OLD.course_class_id) THEN
+                    RAISE EXCEPTION 'A draw commitment is kept as long as its class: %', OLD.id;
+                END IF;
+                RETURN OLD;
+                """,
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"SHA-256 {self.digest}"
+
+
 @audit.track("Draw")
 class Draw(models.Model):
     """A lottery class's draw (摇号), made once when registration has closed and kept as it was.
 
-    Anyone can check it: each application number is ranked by the SHA-256 hash of
-    "<seed>:<number>" in hexadecimal, smallest first (``courses.lottery.rank``); the first
-    ``seats`` get a seat, the rest wait in that order."""
+    Anyone can check it (``courses.lottery``): the revealed ``secret`` hashes to the
+    ``commitment`` published before registration opened; the ``seed`` is the SHA-256 of
+    "<secret>:<application numbers, ascending, joined by commas>"; each number is ranked by the
+    SHA-256 of "<seed>:<number>" in hexadecimal, smallest first. The first ``seats`` get a seat,
+    the rest wait in that order. Draws made before commitments have no secret: their seed was
+    chosen at random when they were drawn."""
 
     course_class = models.OneToOneField(
         CourseClass, on_delete=models.CASCADE, related_name="draw", verbose_name=_("class")
     )
-    seed = models.CharField(_("seed"), max_length=32)
+    seed = models.CharField(_("seed"), max_length=64)
+    secret = models.CharField(_("revealed secret"), max_length=64, blank=True)
+    commitment = models.CharField(_("commitment (SHA-256)"), max_length=64, blank=True)
     drawn_at = models.DateTimeField(_("drawn"))
     seats = models.PositiveSmallIntegerField(_("seats given out"))
     applications = models.JSONField(
@@ -334,9 +432,22 @@ class Draw(models.Model):
     class Meta:
         verbose_name = _("draw")
         verbose_name_plural = _("draws")
+        constraints = [
+            # Both or neither: a draw with a commitment reveals its secret.
+            models.CheckConstraint(
+                condition=Q(secret="", commitment="")
+                | Q(secret__regex=HEX_64, commitment__regex=HEX_64),
+                name="courses_draw_secret_and_commitment",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.course_class} · {self.drawn_at:%Y-%m-%d}"
+
+    @property
+    def committed(self) -> bool:
+        """Drawn from a commitment (commit-then-reveal), not from a seed chosen at the draw."""
+        return bool(self.secret)
 
 
 # Who was at which meeting, and who took the register (the trail keeps every correction).

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 
 from communities.models import Community
-from courses import calendar, enrolment
+from courses import calendar, enrolment, lottery
 from courses.forms import CourseFilterForm
 from courses.models import Course, CourseClass, Enrolment
 from portal import caching
@@ -46,6 +46,12 @@ def classes_with_waiting() -> QuerySet[CourseClass]:
         waiting=Count("enrolments", filter=Q(enrolments__status=Status.WAITLISTED)),
         applied=Count("enrolments", filter=Q(enrolments__status=Status.APPLIED)),
     )
+
+
+def with_commitment(classes: QuerySet[CourseClass]) -> QuerySet[CourseClass]:
+    """Classes with their lottery's commitment joined; its secret stays in the database (and out
+    of every cached copy) until the draw reveals it."""
+    return classes.select_related("commitment").defer("commitment__secret")
 
 
 def current(classes: QuerySet[CourseClass], today) -> QuerySet[CourseClass]:
@@ -150,7 +156,7 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         course = Course.objects.select_related("term__community").filter(slug=slug).first()
         if course is None:
             return None, []
-        classes = classes_with_waiting().filter(course=course)
+        classes = with_commitment(classes_with_waiting()).filter(course=course)
         return course, list(classes.order_by("weekday", "starts_at", "level", "pk"))
 
     # The course and its classes with their seats are the same for everyone: read once a
@@ -259,13 +265,17 @@ def enrol(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @caching.public_page
 def draw(request: HttpRequest, pk: int) -> HttpResponse:
-    """A lottery class's draw, public: who got a seat and the waiting list, by application
-    number, with the seed to check it; before the draw, when it will be."""
+    """A lottery class's draw, public: before it, the commitment and when the draw will be;
+    after it, who got a seat and the waiting list by application number, with the revealed
+    secret and each step to check it (courses.lottery)."""
     course_class = get_object_or_404(
-        classes_with_waiting().filter(allocation=CourseClass.Allocation.LOTTERY), pk=pk
+        with_commitment(classes_with_waiting()).filter(allocation=CourseClass.Allocation.LOTTERY),
+        pk=pk,
     )
+    term = course_class.course.term
     made = getattr(course_class, "draw", None)
-    results, mine_ = [], set()
+    commitment = getattr(course_class, "commitment", None)
+    results, mine_, check = [], set(), None
     if made:
         seats = made.seats
         results = [
@@ -278,17 +288,29 @@ def draw(request: HttpRequest, pk: int) -> HttpResponse:
                     "pk", flat=True
                 )
             )
+        example = results[0][1] if results else 1
+        check = {
+            # The exact text whose SHA-256 is the seed (draws with a commitment only).
+            "seed_text": lottery.seed_text(made.secret, made.applications)
+            if made.committed
+            else "",
+            "example": example,
+            "example_text": f"{made.seed}:{example}",
+        }
     return render(
         request,
         "courses/draw.html",
         {
             "course_class": course_class,
             "course": course_class.course,
-            "term": course_class.course.term,
+            "term": term,
             "draw": made,
+            "commitment": commitment,
+            # Made after the first person could apply: it cannot show the secret came first.
+            "late": commitment is not None and commitment.committed_at > term.first_opening,
             "results": results,
             "mine": mine_,
-            "example": results[0][1] if results else 1,
+            "check": check,
         },
     )
 

@@ -455,6 +455,7 @@ _FILL_IN = _("Fill in this column.")
 
 # --- Cells -----------------------------------------------------------------------------------
 
+
 def cell_text(value) -> str:
     """A cell as the text it stands for: numbers without a needless ".0", dates as ISO, and
     text without the apostrophe ``portal.lib.cells`` puts before a would-be formula in a CSV."""

@@ -39,6 +39,9 @@ FACILITY_PARTS = [
 ]
 TRACKED = COMMUNITY_AND_PLACES + FACILITY_PARTS
 FACILITY_AND_PARTS = ["facilities.Facility", *FACILITY_PARTS]
+# A lottery class's trail shows its commitment (the digest and when it was made: the event table
+# has no column for the secret) and its draw beside its own changes.
+CLASS_AND_DRAW = ["courses.CourseClass", "courses.DrawCommitment", "courses.Draw"]
 # Columns no reader needs to see change.
 QUIET_FIELDS = {"id", "slug", "updated_at", "key", "widths"}
 
@@ -265,10 +268,15 @@ def for_object(obj, limit: int = 200) -> list[Entry]:
 
 def history_of(obj, limit: int = 200) -> list[Entry]:
     """A row's history page: a facility with its parts, a community with its compounds and
-    facilities, anything else by itself."""
+    facilities, a class with its lottery's commitment and draw, anything else by itself."""
     label = obj._meta.label
     if label == "facilities.Facility":
         return for_facility(obj, limit)
+    if label == "courses.CourseClass":
+        events = pghistory.models.Events.objects.references(obj).across(
+            *[event_model(m) for m in CLASS_AND_DRAW]
+        )
+        return _read(events, limit)
     if label == "communities.Community":
         events = pghistory.models.Events.objects.references(obj).across(
             *[event_model(m) for m in COMMUNITY_AND_PLACES]

@@ -33,12 +33,18 @@ def test_the_demo_term_is_open_today_with_a_full_class_and_people_waiting():
     calligraphy = CourseClass.objects.get(course__name="书法")
     assert calligraphy.course.term.registration_closes < now
     assert calligraphy.by_lottery and lottery.verify(calligraphy.draw)
+    # Committed before registration opened, revealed by the draw.
+    commitment = calligraphy.commitment
+    assert commitment.committed_at < calligraphy.course.term.first_opening
+    assert calligraphy.draw.committed and calligraphy.draw.commitment == commitment.digest
+    assert lottery.verify(calligraphy.draw, commitment)
     assert (len(calligraphy.draw.applications), calligraphy.draw.seats) == (5, 3)
     assert calligraphy.enrolments.filter(status="waitlisted").count() == 2
 
     counts = (CourseClass.objects.count(), Enrolment.objects.count(), Resident.objects.count())
     call_command("load_demo", verbosity=0)
     assert calligraphy.draw.seed == CourseClass.objects.get(pk=calligraphy.pk).draw.seed
+    assert CourseClass.objects.get(pk=calligraphy.pk).commitment.digest == commitment.digest
     assert counts == (
         CourseClass.objects.count(),
         Enrolment.objects.count(),

@@ -461,7 +461,8 @@ class TestFiles:
             # "billion laughs": a few hundred bytes that expand to gigabytes
             '<!DOCTYPE x [<!ENTITY a "hahahahahahahahahaha">'
             + "".join(
-                f'<!ENTITY {n} "{("&" + p + ";") * 10}">' for p, n in zip("abcdefgh", "bcdefghi")
+                f'<!ENTITY {n} "{("&" + p + ";") * 10}">'
+                for p, n in zip("abcdefgh", "bcdefghi", strict=True)
             )
             + "]>",
             # an external entity: the server's own files read into the sheet

@@ -1240,6 +1240,14 @@ NOT_FREE_TEXT = {
     "communities.SignInFailure": "failed sign-ins, kept a quarter of an hour to slow guessing; "
     "no page shows them",
     "courses.Draw.seed": "made by courses.lottery, never typed by anyone",
+    "courses.Draw.secret": "the commitment's secret, revealed by courses.lottery's draw; "
+    "64 hexadecimal characters (a check constraint), never typed by anyone",
+    "courses.Draw.commitment": "the commitment's SHA-256 copied by the draw; 64 hexadecimal "
+    "characters (a check constraint), never typed by anyone",
+    "courses.DrawCommitment.secret": "made by courses.lottery.commit, never typed, never shown "
+    "before the draw; the database refuses any change and anything but 64 hexadecimal characters",
+    "courses.DrawCommitment.digest": "the SHA-256 of the secret, made by courses.lottery.commit; "
+    "the database refuses any change and anything but the secret's hash",
 }
 
 
