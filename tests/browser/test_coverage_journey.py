@@ -79,7 +79,8 @@ def test_luolong_official_finds_canteen_gaps_the_plan_and_sites(page, demo_accou
     assert download.value.suggested_filename.endswith(".xlsx")
     with open(download.value.path(), "rb") as workbook:
         book = load_workbook(workbook)
-    assert book.sheetnames == ["概要", "覆盖矩阵", "短板清单", "小区明细", "选址建议"]
+    assert book.sheetnames == ["概要", "覆盖矩阵", "短板清单", "小区明细", "选址建议", "居民需求"]
+    assert [c.value for c in book["居民需求"][1]][:3] == ["社区", "所属街道", "需求"]
     suggestions = book["选址建议"]
     numbers = [c.value for row in suggestions.iter_rows() for c in row]
     assert any(isinstance(v, int) and v == gains[0] for v in numbers)
