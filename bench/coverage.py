@@ -34,9 +34,9 @@ from django.db import connection  # noqa: E402
 from scipy.spatial import cKDTree  # noqa: E402
 
 from communities.models import District, ResidentialCompound  # noqa: E402
-from facilities import coverage  # noqa: E402
 from facilities.management.commands.generate_city import DISTRICT_CODE  # noqa: E402
 from portal.lib import geo  # noqa: E402
+from reports import coverage  # noqa: E402
 
 COMPOUNDS, FACILITIES = 20_000, 50_000
 
@@ -195,8 +195,8 @@ def report_area(district_id: int, homes: coverage.Homes) -> None:
     as a canteen is added, moved and closed in the database (report_data.refresh), each checked
     against gathering anew. The canteen is deleted again at the end."""
     from communities.models import Community
-    from facilities import report_data
     from facilities.models import Category, Facility
+    from reports import report_data
 
     communities = Community.objects.filter(subdistrict__district_id=district_id)
     gather_s, area = timed(lambda: report_data.gather(communities))

@@ -1,15 +1,20 @@
 """Who may see and change which communities: the one place every scoped query goes through.
 
-Views, admin classes and (later) reports never filter by membership themselves; they ask for
+Views, admin classes and reports never filter by membership themselves; they ask for
 ``scope_for(user)`` and apply its ``Q`` objects, so a rule cannot be remembered in one place and
 forgotten in another.
+
+This module imports nothing above ``communities``. Where a rule depends on an app above (staff look
+after the people in their classes), that app registers what it knows here when it starts
+(``register_learners``, called from ``courses.apps``).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Q
 
-from communities.models import Membership
+from communities.models import Community, Membership
 
 _NOTHING = Q(pk__in=[])
 
@@ -102,16 +107,34 @@ def readable(queryset, user):
     return queryset.filter(scope_for(user).readable_q(queryset.model.community_path))
 
 
+# Each gives, for a user, a query of the user ids of people in that user's care beyond the
+# residents of their compounds: courses registers the people holding a place in their classes.
+_LEARNERS: list[Callable] = []
+
+
+def register_learners(users_of: Callable) -> None:
+    """Add ``users_of(user)``: a queryset of the ``user_id`` values of people ``user`` looks
+    after through an app above this one (registered once, when that app starts)."""
+    if users_of not in _LEARNERS:
+        _LEARNERS.append(users_of)
+
+
 def residents(queryset, user):
     """The residents (a ``residents.Resident`` queryset) ``user`` looks after: those living in a
-    compound of a community they keep, and those holding a seat or a waiting-list place in one of
-    its classes (the desk enrols people from anywhere). Officials look after nobody."""
-    from courses.models import Enrolment  # courses builds on communities, not the other way
-
+    compound of a community they keep, and those the registered apps name (courses: a seat or a
+    waiting-list place in one of its classes; the desk enrols people from anywhere). Officials
+    look after nobody."""
     scope = scope_for(user)
     if scope.everything:
         return queryset
-    places = editable(Enrolment.objects.filter(status__in=Enrolment.LIVE), user)
-    return queryset.filter(
-        scope.editable_q("compound__community__") | Q(user__in=places.values("user_id"))
-    )
+    cared_for = scope.editable_q("compound__community__")
+    for users_of in _LEARNERS:
+        cared_for |= Q(user__in=users_of(user))
+    return queryset.filter(cared_for)
+
+
+def trail_scope(user) -> tuple[bool, object]:
+    """For the audit trail (portal.audit.in_scope): whether ``user`` reads everything, and the
+    communities they read."""
+    scope = scope_for(user)
+    return scope.everything, ([] if scope.everything else readable(Community.objects.all(), user))

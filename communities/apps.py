@@ -10,8 +10,12 @@ class CommunitiesConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in, user_login_failed
 
-        from communities import signin
+        from communities import access, signin
         from communities.roles import sync_role_groups
+        from portal import audit
+
+        # The audit trail reads a user's scope through communities.access.
+        audit.register_scope(access.trail_scope)
 
         # Runs after each app's migrations, once that app's permissions exist.
         post_migrate.connect(sync_role_groups, dispatch_uid="communities.sync_role_groups")

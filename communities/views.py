@@ -3,23 +3,17 @@ from collections import defaultdict
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
-from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from communities import access
 from communities.forms import DisplayForm, SearchForm
-from communities.models import Community, District, Membership, ResidentialCompound, Subdistrict
-from courses import listing
-from facilities.views import community_panels, home_panels
+from communities.models import Community, District, ResidentialCompound, Subdistrict
 from portal import audit, caching
-from residents.models import Resident
 
 SEARCH_LIMIT = 20
 ELDER_COOKIE_AGE = 365 * 24 * 3600
@@ -32,7 +26,7 @@ COMMUNITY_PAGE = 100
 CHANGES_SHOWN = 100  # the latest changes on the "changes in my area" page
 
 
-def _place_tree() -> list[District]:
+def place_tree() -> list[District]:
     """Districts → subdistricts that have communities → communities (or, for large districts,
     the subdistricts' community counts), in three queries."""
     districts = list(
@@ -62,29 +56,6 @@ def _place_tree() -> list[District]:
         district.served = served[district.pk]
         district.collapsed = district.pk not in small
     return districts
-
-
-@require_GET
-@caching.public_page
-def home(request: HttpRequest) -> HttpResponse:
-    def totals() -> dict:
-        values = Community.objects.aggregate(communities=Count("id"), population=Sum("population"))
-        values["compounds"] = ResidentialCompound.objects.count()
-        return values
-
-    return render(
-        request,
-        "communities/home.html",
-        {
-            # Built only when the cached tree fragment is missing (home.html's {% cache %}).
-            "districts": SimpleLazyObject(_place_tree),
-            "totals": caching.cached("home-totals", build=totals),
-            "form": SearchForm(),
-            **home_panels(),
-            # Outside every content-version cache: enrolments move the seat counts.
-            "open_classes": listing.for_home(timezone.now()),
-        },
-    )
 
 
 @require_GET
@@ -161,27 +132,6 @@ def community_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
-@caching.public_page
-def community_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    community = get_object_or_404(
-        Community.objects.select_related("subdistrict__district"), slug=slug
-    )
-    compounds = list(community.compounds.order_by("-population", "name"))
-    return render(
-        request,
-        "communities/community_detail.html",
-        {
-            "community": community,
-            "compounds": compounds,
-            "compound_population": sum(c.population for c in compounds),
-            "compound_households": sum(c.households for c in compounds),
-            **community_panels(community, compounds),
-            "open_classes": listing.for_community(community, timezone.now()),
-        },
-    )
-
-
 @csrf_exempt  # sets a display preference only; see portal.caching.public_page
 @require_POST
 def set_display(request: HttpRequest) -> HttpResponse:
@@ -206,38 +156,6 @@ def set_display(request: HttpRequest) -> HttpResponse:
     else:
         response.delete_cookie(settings.ELDER_MODE_COOKIE, samesite="Lax")
     return response
-
-
-@login_required
-@require_GET
-def account(request: HttpRequest) -> HttpResponse:
-    """Who I am here: my memberships and the communities they let me keep or read."""
-    memberships = Membership.objects.filter(user=request.user).select_related(
-        "community", "subdistrict__district", "district"
-    )
-    scope = access.scope_for(request.user)
-    area = (
-        Community.objects.readable_by(request.user)
-        .select_related("subdistrict__district")
-        .annotate(compound_count=Count("compounds"))
-        .order_by("subdistrict__district__code", "subdistrict__code", "name")
-    )
-    # A resident's profile (residents.models), when this account has one.
-    resident = (
-        Resident.objects.filter(user=request.user).select_related("compound__community").first()
-    )
-    return render(
-        request,
-        "communities/account.html",
-        {
-            "memberships": memberships,
-            "scope": scope,
-            "area": area,
-            "resident": resident,
-            "two_step_on": request.user.is_verified(),
-            "two_step_required": bool(memberships) or request.user.is_staff,
-        },
-    )
 
 
 @login_required

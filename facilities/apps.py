@@ -38,11 +38,3 @@ class FacilitiesConfig(AppConfig):
             sender=self.get_model("Facility").other_categories.through,
             dispatch_uid="bump.Facility.other_categories",
         )
-        # The audit trail does not record these: reports gather their areas anew.
-        from facilities import report_data
-
-        m2m_changed.connect(
-            report_data.structure_changed,
-            sender=self.get_model("Facility").other_categories.through,
-            dispatch_uid="report_data.other_categories",
-        )

@@ -567,7 +567,7 @@ class FacilityPhoto(models.Model):
 @audit.track("IdleRoom")
 class IdleRoom(PointMixin):
     """闲置用房: an empty room a community could turn into a facility; the candidate sites the
-    coverage engine ranks (facilities.coverage.best_sites) by the residents each would serve."""
+    coverage engine ranks (reports.coverage.best_sites) by the residents each would serve."""
 
     community = models.ForeignKey(
         Community, on_delete=models.CASCADE, related_name="idle_rooms", verbose_name=_("community")

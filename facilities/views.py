@@ -21,8 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from communities import access
 from communities.models import Community, ResidentialCompound
-from courses import listing
-from facilities import coverage, hours, maps, matching
+from facilities import hours, maps, matching
 from facilities.forms import FacilitySearchForm
 from facilities.models import (
     Category,
@@ -262,10 +261,9 @@ def search(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
-@caching.public_page
-def detail(request: HttpRequest, slug: str) -> HttpResponse:
-    now = timezone.localtime()
+def detail_context(slug: str, now) -> dict:
+    """What a facility's page shows of the facility itself (the page, which adds the classes
+    meeting there, is ``portal.pages.facility_detail``): in a fixed number of queries."""
     today = now.date()
     facility = get_object_or_404(
         Facility.objects.select_related(
@@ -285,8 +283,6 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         .select_related("category")
         .near(facility.point, MAP_RADIUS_M)[:MAP_NEIGHBOURS]
     )
-    # The classes meeting here, with their seats (one query; never in a content-version cache).
-    classes_here, more_classes = listing.for_facility(facility, now)
     south, north, west, east = geo.bounding_box(facility.point, MAP_RADIUS_M)
     compounds = [
         c
@@ -295,22 +291,16 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         ).only("id", "name", "latitude", "longitude", "community_id")
         if geo.distance_m(c.point, facility.point) <= MAP_RADIUS_M
     ]
-    return render(
-        request,
-        "facilities/detail.html",
-        {
-            "facility": facility,
-            "status": status_of(facility, schedule, now),
-            "week": _week_rows(week, today),
-            "exceptions": [e for e in facility.exceptions.all() if e.last_date >= today],
-            "today_meals": [m for m in meals if m.date == today],
-            "menu_days": _menu_days(meals, today),
-            "prices": _price_table(senior),
-            "map": _map(facility, neighbours, compounds),
-            "classes_here": classes_here,
-            "more_classes": more_classes,
-        },
-    )
+    return {
+        "facility": facility,
+        "status": status_of(facility, schedule, now),
+        "week": _week_rows(week, today),
+        "exceptions": [e for e in facility.exceptions.all() if e.last_date >= today],
+        "today_meals": [m for m in meals if m.date == today],
+        "menu_days": _menu_days(meals, today),
+        "prices": _price_table(senior),
+        "map": _map(facility, neighbours, compounds),
+    }
 
 
 @require_GET
@@ -506,73 +496,6 @@ def _home_panels(today) -> dict:
         "canteens_today": canteens[:HOME_CANTEENS],
         "more_canteens": len(canteens) > HOME_CANTEENS,
     }
-
-
-@dataclass(frozen=True)
-class CoverageRow:
-    category: Category
-    total: int
-    covered: int
-    uncovered: list[coverage.Nearest]
-    farthest: coverage.Nearest | None
-    share: int  # % of the compounds' residents within walking distance
-
-
-def community_panels(community: Community, compounds: list[ResidentialCompound]) -> dict:
-    """The community's facilities by category, and for each required category whether its
-    compounds lie within walking distance of one — in four queries."""
-    categories = list(Category.objects.all())
-    own = list(
-        community.facilities.visible()
-        .select_related("category")
-        .order_by("category__sort_order", "name")
-    )
-    by_category = [
-        (category, list(group)) for category, group in groupby(own, key=lambda f: f.category)
-    ]
-    required = [c for c in categories if c.required]
-    rows = []
-    # Facilities up to twice the widest walk away are loaded, so an uncovered compound can be
-    # told how far its nearest one is.
-    search_m = 2 * max((c.distance_m for c in required), default=0)
-    if compounds and required:
-        widest = search_m
-        lats = [c.latitude for c in compounds]
-        lngs = [c.longitude for c in compounds]
-        south, _n, west, _e = geo.bounding_box((min(lats), min(lngs)), widest)
-        _s, north, _w, east = geo.bounding_box((max(lats), max(lngs)), widest)
-        supplies = [
-            coverage.Supply(
-                f.pk,
-                f.name,
-                f.point,
-                frozenset([codes[f.category_id]] + [codes[c.pk] for c in f.other_categories.all()]),
-            )
-            for codes in [{c.pk: c.code for c in categories}]
-            for f in Facility.objects.operating()
-            .filter(latitude__range=(south, north), longitude__range=(west, east))
-            .only("id", "name", "latitude", "longitude", "category_id")
-            .prefetch_related(Prefetch("other_categories", queryset=Category.objects.only("id")))
-        ]
-        demands = [coverage.Demand(c.pk, c.name, c.point, c.population) for c in compounds]
-        result = coverage.coverage(demands, supplies, [(c.code, c.distance_m) for c in required])
-        for category, cat_coverage in zip(required, result, strict=True):
-            rows.append(
-                CoverageRow(
-                    category,
-                    len(cat_coverage.nearest),
-                    len(cat_coverage.covered),
-                    sorted(
-                        cat_coverage.uncovered,
-                        key=lambda n: -(n.distance_m or float("inf")),
-                    ),
-                    cat_coverage.farthest,
-                    round(100 * cat_coverage.covered_population / cat_coverage.population)
-                    if cat_coverage.population
-                    else 0,
-                )
-            )
-    return {"facilities_by_category": by_category, "coverage_rows": rows, "search_m": search_m}
 
 
 @login_required

@@ -285,18 +285,28 @@ def history_of(obj, limit: int = 200) -> list[Entry]:
     return for_object(obj, limit)
 
 
+# Who may read which communities is communities.access's to say, an app above this module: it
+# registers a reader here when it starts (communities.apps), a function of a user giving
+# (whether they read everything, the communities they read).
+_scope_reader = None
+
+
+def register_scope(reader) -> None:
+    global _scope_reader
+    _scope_reader = reader
+
+
 def in_scope(user, limit: int = 100) -> list[Entry]:
     """The latest changes a user may read: their communities' (staff), their area's (officials),
     everything (city administrators). Facilities deleted long ago still count for the community
     their last event names."""
-    from communities import access
-    from communities.models import Community
-
-    scope = access.scope_for(user)
+    if _scope_reader is None:
+        raise RuntimeError("no scope reader registered (communities.apps registers it)")
+    everything, community_rows = _scope_reader(user)
     Events = pghistory.models.Events
-    if scope.everything:
+    if everything:
         return _read(Events.objects.across(*[event_model(m) for m in TRACKED]), limit)
-    community_rows = list(access.readable(Community.objects.all(), user))
+    community_rows = list(community_rows)
     if not community_rows:
         return []
     communities = [c.pk for c in community_rows]

@@ -54,7 +54,10 @@ INSTALLED_APPS = [
     "courses",
     "residents",
     "wishes",
+    "reports",
     "opendata",
+    # The project package: its composite pages (portal/pages.py) and load_demo top every app.
+    "portal",
 ]
 
 MIDDLEWARE = [

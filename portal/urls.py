@@ -6,13 +6,29 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.i18n import set_language
 
 from communities import two_factor_views
+from communities import urls as communities_urls
 from communities.signin import SignInForm
+from facilities import urls as facilities_urls
+from portal import pages
 from portal.views import favicon, floor, healthz, photo
 
+# The composite pages (portal.pages) join the namespaces of the apps they are about, so their
+# names stay communities:home, communities:detail, communities:account and facilities:detail.
+communities_patterns = [
+    path("", pages.home, name="home"),
+    path("communities/<slug:slug>/", pages.community_detail, name="detail"),
+    path("accounts/", pages.account, name="account"),
+    *communities_urls.urlpatterns,
+]
+facilities_patterns = [
+    path("<slug:slug>/", pages.facility_detail, name="detail"),
+    *facilities_urls.urlpatterns,
+]
+
 urlpatterns = [
-    path("", include("communities.urls")),
-    path("facilities/", include("facilities.urls")),
-    path("reports/", include("facilities.report_urls")),
+    path("", include((communities_patterns, communities_urls.app_name))),
+    path("facilities/", include((facilities_patterns, facilities_urls.app_name))),
+    path("reports/", include("reports.urls")),
     path("courses/", include("courses.urls")),
     path("me/", include("courses.me_urls")),
     path("wishes/", include("wishes.urls")),

@@ -41,8 +41,10 @@ from django.utils import timezone
 from communities import roles
 from communities.models import District, Membership, Subdistrict
 from courses.models import Attendance, Course, CourseClass, Term
-from facilities import report_export, report_urls, sheets
+from facilities import sheets
 from facilities.models import Category, Facility
+from reports import report_export
+from reports import urls as report_urls
 from residents.models import Resident
 from tests.conftest import client_for
 from tests.security.conftest import attempt

@@ -64,7 +64,7 @@ from facilities.models import (
     MealKind,
     SeniorPrice,
 )
-from facilities.report_export import TABLES
+from reports.report_export import TABLES
 from residents.models import Resident
 from tests.conftest import PASSWORD, client_for
 from tests.facilities.conftest import category, place, weekly

@@ -3,7 +3,7 @@
 Plain functions and frozen dataclasses, no ORM, request or template: a loader turns one area's
 residential compounds, the facilities of one service category and the candidate sites (idle rooms)
 into ``Home``, ``Site`` and ``Candidate`` values, ``layout`` fits them on a canvas, and
-``templates/facilities/reports/includes/area_map.html`` draws the ``AreaMap`` it returns.
+``templates/reports/includes/area_map.html`` draws the ``AreaMap`` it returns.
 
 The projection is a local equirectangular one (x = longitude · cos(latitude), north up) with the
 metres of ``portal.lib.geo``; over the ten kilometres or so a district spans it keeps distances to

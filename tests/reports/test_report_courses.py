@@ -18,7 +18,7 @@ from django.utils import timezone
 from communities.models import Community, Membership, ResidentialCompound
 from courses import enrolment
 from courses.models import CourseClass, Term
-from facilities import report_data
+from reports import report_data
 from tests.conftest import client_for
 from tests.courses.conftest import make_class, resident, residents
 from wishes.models import Wish

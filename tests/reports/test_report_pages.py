@@ -362,7 +362,7 @@ def test_after_a_facility_edit_the_area_is_brought_up_to_date_not_gathered_again
 def test_a_large_area_pages_the_matrix_and_shows_the_largest_gaps(
     official, django_assert_max_num_queries, monkeypatch
 ):
-    from facilities import reports
+    from reports import views as reports
 
     monkeypatch.setattr(reports, "MATRIX_PAGE", 10)
     monkeypatch.setattr(reports, "GAPS_SHOWN", 5)

@@ -9,9 +9,9 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from facilities import area_map
-from facilities.area_map import Candidate, Home, Site, layout
 from portal.lib import geo
+from reports import area_map
+from reports.area_map import Candidate, Home, Site, layout
 
 CENTRE = (34.62, 112.45)  # Luoyang
 SVG = "{http://www.w3.org/2000/svg}"
@@ -216,7 +216,7 @@ def test_it_counts_open_and_planned_facilities():
 def render(view: area_map.AreaMap, language: str = "en", **context) -> str:
     with translation.override(language):
         return render_to_string(
-            "facilities/reports/includes/area_map.html",
+            "reports/includes/area_map.html",
             {"map": view, "title": "Elderly canteens in 西工区", **context},
         )
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from communities.models import Community, ResidentialCompound
-from facilities import report_data
 from facilities.models import Category, Facility, IdleRoom, OpeningHours
 from portal.lib import geo
+from reports import report_data
 from tests.facilities.conftest import category, place
 
 

@@ -45,9 +45,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from communities import access
 from communities.models import Community
-from facilities import area_map, report_data, report_export
-from facilities.report_data import Area, Service
 from portal import caching
+from reports import area_map, report_data, report_export
+from reports.report_data import Area, Service
 
 # The bar chart's geometry, in SVG user units: each row a label line above its bar, the share
 # written after the bar, so the chart reads without telling colours apart.
@@ -608,15 +608,15 @@ def _sites(area: Area, choices: Choices):
 
 
 overview_page = _report_view(
-    Page("overview", "facilities/reports/overview.html", "overview", _overview, demand=True)
+    Page("overview", "reports/overview.html", "overview", _overview, demand=True)
 )
 matrix_page = _report_view(
-    Page("matrix", "facilities/reports/matrix.html", "matrix", _matrix, wide=True, demand=True)
+    Page("matrix", "reports/matrix.html", "matrix", _matrix, wide=True, demand=True)
 )
 community_page = _report_view(
     Page(
         "community",
-        "facilities/reports/community.html",
+        "reports/community.html",
         "matrix",
         _community,
         wide=True,
@@ -626,7 +626,7 @@ community_page = _report_view(
 gaps_page = _report_view(
     Page(
         "gaps",
-        "facilities/reports/gaps.html",
+        "reports/gaps.html",
         "gaps",
         _gaps,
         controls=("service",),
@@ -635,7 +635,7 @@ gaps_page = _report_view(
     )
 )
 sites_page = _report_view(
-    Page("sites", "facilities/reports/sites.html", "sites", _sites, controls=("service", "k"))
+    Page("sites", "reports/sites.html", "sites", _sites, controls=("service", "k"))
 )
 
 

@@ -31,8 +31,8 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import get_language
 
-from facilities import coverage
 from portal.lib import geo
+from reports import coverage
 
 # How many sites the suggestions propose at most, and how many the form offers.
 MAX_PICKS = 10

@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from communities.models import Community, ResidentialCompound, Subdistrict
-from facilities import coverage
 from facilities.models import Facility
+from reports import coverage
 from tests.conftest import client_for
 from tests.facilities.conftest import category, place
 

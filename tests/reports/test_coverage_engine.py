@@ -7,10 +7,10 @@ import random
 import numpy as np
 import pytest
 
-from facilities import coverage
-from facilities.coverage import Circle, Homes, Live, Site, Sites
 from facilities.models import Facility
 from portal.lib import geo
+from reports import coverage
+from reports.coverage import Circle, Homes, Live, Site, Sites
 from tests.facilities.conftest import category, place
 
 CENTRE = (34.60, 112.45)

@@ -10,9 +10,9 @@ from django.db.models import Sum
 
 from communities import demo_data
 from communities.demo_data import DEMO_PASSWORD
-from communities.management.commands.load_demo import build_plan
 from communities.models import Community, District, Membership, ResidentialCompound, Subdistrict
 from portal.lib.geo import distance_m
+from portal.management.commands.load_demo import build_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -272,7 +272,7 @@ def test_the_plan_is_the_same_on_every_call():
 
 
 def test_a_failing_run_leaves_nothing_behind(monkeypatch):
-    from communities.management.commands import load_demo as command
+    from portal.management.commands import load_demo as command
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")

@@ -36,10 +36,10 @@ from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from facilities import coverage, report_data
 from facilities.models import Facility
-from facilities.report_data import Area
 from portal.lib import cells
+from reports import coverage, report_data
+from reports.report_data import Area
 
 TABLES = ("summary", "matrix", "gaps", "compounds", "suggestions", "wishes")
 # The tables holding each community's courses and wishes (the views cache them under their mark).

@@ -10,9 +10,9 @@ import pytest
 from django.utils import timezone, translation
 
 from communities.models import Community, ResidentialCompound
-from facilities import report_data, report_export
 from facilities.models import Facility, IdleRoom
 from portal.lib import geo
+from reports import report_data, report_export
 from tests.facilities.conftest import category, place
 
 pytestmark = pytest.mark.django_db
