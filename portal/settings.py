@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "communities",
+    "streets",
     "facilities",
     "courses",
     "residents",

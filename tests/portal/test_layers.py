@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FLOORS = {
     "portal": 0,  # settings, lib, middleware, the audit trail, caching
     "communities": 1,
+    "streets": 2,
     "facilities": 2,
     "residents": 3,
     "courses": 3,
