@@ -107,7 +107,8 @@ def test_an_extract_of_another_place_is_refused(helsinki_district):
         latitude=43.88,
         longitude=125.27,
     )
-    with pytest.raises(loader.ImportRefused, match="在长春市绿园区及其周边 2,000 米内没有可步行的道路"):
+    refused = "在长春市绿园区及其周边 2,000 米内没有可步行的道路"
+    with pytest.raises(loader.ImportRefused, match=refused):
         loader.import_file(HELSINKI, far)
     assert not StreetNetwork.objects.exists()
 
