@@ -469,8 +469,6 @@ def _write(book, table: Table) -> None:
 
 
 def _csv_value(value, kind: str) -> str:
-    if value is None:
-        return ""
-    if kind == SHARE:
+    if kind == SHARE and value is not None:
         return str(round(value, SHARE_DIGITS))
     return cells.csv_field(value)

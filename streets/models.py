@@ -40,8 +40,6 @@ class StreetNetwork(models.Model):
     )
     is_demo = models.BooleanField(_("demo data"), default=False)
 
-    community_path = "district__subdistricts__communities__"
-
     class Meta:
         verbose_name = _("street network")
         verbose_name_plural = _("street networks")

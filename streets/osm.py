@@ -21,7 +21,6 @@ The reader is pyosmium (``osmium``), which hands each way its nodes' locations i
 the README for why not pyrosm.
 """
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -120,9 +119,10 @@ def _inside(box: Box, lat: float, lng: float) -> bool:
     return south <= lat <= north and west <= lng <= east
 
 
-def segments(path: str, box: Box) -> tuple[dict, Report]:
-    """{(osm id a, osm id b) with a < b: (metres, kind)} of every walked segment inside ``box``,
-    the shortest where two ways share one; and the report so far."""
+def segments(path: str, box: Box) -> tuple[dict, dict, Report]:
+    """Every walked segment inside ``box`` as {(osm id a, osm id b) with a < b: (metres, kind)},
+    the shortest where two ways share one; the points of their nodes {osm id: (lat, lng)}; and
+    the report so far."""
     import osmium
 
     report = Report()
@@ -163,13 +163,12 @@ def segments(path: str, box: Box) -> tuple[dict, Report]:
                 previous = (node.ref, point)
     except RuntimeError as error:  # osmium's own: not OSM, truncated, or unknown format
         raise NotReadable(str(error)) from None
-    return {"segments": found, "points": points}, report
+    return found, points, report
 
 
 def read(path: str, box: Box) -> Network:
     """The walkable network of ``path`` inside ``box``, its largest connected piece."""
-    found, report = segments(path, box)
-    pairs, points = found["segments"], found["points"]
+    pairs, points, report = segments(path, box)
     ids = np.array(sorted(points), dtype=np.int64)
     if not len(pairs):
         return Network(
@@ -207,8 +206,11 @@ def extent(points, margin_m: float) -> Box:
     """The box around ``points`` ((lat, lng) pairs), widened by ``margin_m`` on every side."""
     lats = [p[0] for p in points]
     lngs = [p[1] for p in points]
-    south, north = min(lats), max(lats)
-    dlat = margin_m / geo.METRES_PER_DEGREE
-    widest = min(89.9, max(abs(south), abs(north)) + dlat)
-    dlng = margin_m / (geo.METRES_PER_DEGREE * math.cos(math.radians(widest)))
-    return south - dlat, min(lngs) - dlng, north + dlat, max(lngs) + dlng
+    # geo.bounding_box widens longitude for the latitude it is given: the one farthest from the
+    # equator needs the most degrees.
+    far = max(lats, key=abs)
+    south = geo.bounding_box((min(lats), 0.0), margin_m)[0]
+    north = geo.bounding_box((max(lats), 0.0), margin_m)[1]
+    west = geo.bounding_box((far, min(lngs)), margin_m)[2]
+    east = geo.bounding_box((far, max(lngs)), margin_m)[3]
+    return south, west, north, east

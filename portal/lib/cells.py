@@ -33,7 +33,6 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES
-from openpyxl.cell.rich_text import CellRichText
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 # What Excel, LibreOffice, WPS and Google Sheets take as the start of a formula in a CSV field.
@@ -58,7 +57,7 @@ def _prepared(value) -> tuple[object, bool]:
         value = str(value)
     if isinstance(value, datetime):
         return _local(value), False
-    if isinstance(value, str) and not isinstance(value, CellRichText):
+    if isinstance(value, str):
         value = xml_text(value)
         return value, value.startswith("=") or value in ERROR_CODES
     return value, False

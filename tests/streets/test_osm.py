@@ -165,3 +165,16 @@ def test_a_file_that_is_not_osm_or_is_cut_short_is_not_readable(tmp_path):
     for path in (text, cut):
         with pytest.raises(osm.NotReadable):
             osm.read(str(path), EVERYWHERE)
+
+
+def test_the_extent_is_the_points_and_the_margin_on_every_side():
+    from portal.lib import geo
+
+    points = [(60.16, 24.93), (60.18, 24.96)]
+    south, west, north, east = osm.extent(points, 2000)
+    assert geo.distance_m((south, 24.93), (60.16, 24.93)) == pytest.approx(2000, rel=1e-3)
+    assert geo.distance_m((60.18, 24.96), (north, 24.96)) == pytest.approx(2000, rel=1e-3)
+    # In longitude, at least the margin for every point (the northern one needs the most).
+    for lat, _lng in points:
+        assert geo.distance_m((lat, west), (lat, 24.93)) >= 2000 - 1
+        assert geo.distance_m((lat, 24.96), (lat, east)) >= 2000 - 1

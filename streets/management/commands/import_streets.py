@@ -3,7 +3,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from communities.models import District
-from portal import audit
 from streets import loader
 
 
@@ -18,7 +17,6 @@ class Command(BaseCommand):
         parser.add_argument("--district", required=True, help="the district's 6-digit code")
         parser.add_argument("--demo", action="store_true", help="mark the network as demo data")
 
-    @audit.command_context("import_streets")
     def handle(self, *args, file: str, district: str, demo: bool, **options):
         found = District.objects.filter(code=district).first()
         if found is None:
