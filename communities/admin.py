@@ -8,7 +8,14 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from communities import access, roles, two_factor
-from communities.models import Community, District, Membership, ResidentialCompound, Subdistrict
+from communities.models import (
+    Community,
+    CompoundGate,
+    District,
+    Membership,
+    ResidentialCompound,
+    Subdistrict,
+)
 from communities.signin import AdminSignInForm
 from portal import audit
 
@@ -137,6 +144,14 @@ class CommunityAdmin(CommunityScopedAdmin):
         return obj._compounds
 
 
+class GateInline(admin.TabularInline):
+    """Where the compound opens to the street: the walks of the coverage reports start here."""
+
+    model = CompoundGate
+    fields = ["name", "latitude", "longitude"]
+    extra = 0
+
+
 @admin.register(ResidentialCompound)
 class ResidentialCompoundAdmin(CommunityScopedAdmin):
     list_display = ["name", "community", "population", "households", "is_demo"]
@@ -145,6 +160,7 @@ class ResidentialCompoundAdmin(CommunityScopedAdmin):
     search_fields = ["name", "community__name"]
     # A plain select: staff are offered their own community only, so there is nothing to search.
     fields = ["name", "community", "population", "households", "latitude", "longitude", "is_demo"]
+    inlines = [GateInline]
 
     def get_readonly_fields(self, request, obj=None):
         return [] if access.scope_for(request.user).everything else ["is_demo"]

@@ -27,7 +27,7 @@ class CommunitiesConfig(AppConfig):
 
         from portal import caching
 
-        for name in ("District", "Subdistrict", "Community", "ResidentialCompound"):
+        for name in ("District", "Subdistrict", "Community", "ResidentialCompound", "CompoundGate"):
             model = self.get_model(name)
             for signal in (post_save, post_delete):
                 signal.connect(caching.bump, sender=model, dispatch_uid=f"bump.{name}.{signal}")

@@ -241,6 +241,33 @@ class ResidentialCompound(PointMixin):
         return self.community.get_absolute_url() + f"#compound-{self.pk}"
 
 
+@audit.track("CompoundGate")
+class CompoundGate(PointMixin):
+    """小区出入口: where a compound opens to the street, so where its residents' walks start.
+    A compound without gates is walked from its own point."""
+
+    compound = models.ForeignKey(
+        ResidentialCompound,
+        on_delete=models.CASCADE,
+        related_name="gates",
+        verbose_name=_("residential compound"),
+    )
+    name = models.CharField(
+        _("name"), max_length=40, blank=True, help_text=_("For example 北门 or 东侧人行门.")
+    )
+
+    community_path = "compound__community__"
+
+    class Meta:
+        ordering = ["compound", "name", "id"]
+        verbose_name = _("gate")
+        verbose_name_plural = _("gates")
+        constraints = [*_point_constraints("communities_compoundgate")]
+
+    def __str__(self) -> str:
+        return f"{self.compound} · {self.name}" if self.name else str(self.compound)
+
+
 class Membership(models.Model):
     """Who may do what, where. One user may hold several memberships.
 

@@ -23,6 +23,10 @@ STAFF_PERMISSIONS = {
         "add_residentialcompound",
         "change_residentialcompound",
         "delete_residentialcompound",
+        "view_compoundgate",
+        "add_compoundgate",
+        "change_compoundgate",
+        "delete_compoundgate",
     ],
     "facilities": [
         "view_facility",

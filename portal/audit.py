@@ -37,7 +37,9 @@ FACILITY_PARTS = [
     "facilities.SeniorPrice",
     "facilities.FacilityPhoto",
 ]
-TRACKED = COMMUNITY_AND_PLACES + FACILITY_PARTS
+# A compound's gates: their events carry a compound id.
+COMPOUND_PARTS = ["communities.CompoundGate"]
+TRACKED = COMMUNITY_AND_PLACES + FACILITY_PARTS + COMPOUND_PARTS
 FACILITY_AND_PARTS = ["facilities.Facility", *FACILITY_PARTS]
 # A lottery class's trail shows its commitment (the digest and when it was made: the event table
 # has no column for the secret) and its draw beside its own changes.
@@ -282,6 +284,11 @@ def history_of(obj, limit: int = 200) -> list[Entry]:
             *[event_model(m) for m in COMMUNITY_AND_PLACES]
         )
         return _read(events, limit)
+    if label == "communities.ResidentialCompound":
+        events = pghistory.models.Events.objects.references(obj).across(
+            event_model(label), *[event_model(m) for m in COMPOUND_PARTS]
+        )
+        return _read(events, limit)
     return for_object(obj, limit)
 
 
@@ -327,5 +334,22 @@ def in_scope(user, limit: int = 100) -> list[Entry]:
             *[event_model(label) for label in FACILITY_PARTS]
         )
         entries += _read(child_events, limit)
+    # The compounds ever in these communities, for their gates' events likewise.
+    CompoundEvent = event_model("communities.ResidentialCompound")
+    compound_ids = set(
+        CompoundEvent.objects.filter(community_id__in=communities).values_list(
+            "pgh_obj_id", flat=True
+        )
+    )
+    if compound_ids:
+        compounds = [
+            apps.get_model("communities", "ResidentialCompound")(pk=pk) for pk in compound_ids
+        ]
+        entries += _read(
+            Events.objects.references(compounds).across(
+                *[event_model(label) for label in COMPOUND_PARTS]
+            ),
+            limit,
+        )
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]

@@ -16,3 +16,14 @@ class ReportsConfig(AppConfig):
             sender=Facility.other_categories.through,
             dispatch_uid="report_data.other_categories",
         )
+        # Nor street networks: an import or a removal changes every walk in its district.
+        from django.db.models.signals import post_delete, post_save
+
+        from streets.models import StreetNetwork
+
+        for signal in (post_save, post_delete):
+            signal.connect(
+                report_data.structure_changed,
+                sender=StreetNetwork,
+                dispatch_uid=f"report_data.streets.{signal}",
+            )

@@ -23,6 +23,7 @@ how far its nearest facility is up to there, and "none within reach" beyond; bou
 is what lets one changed facility touch only the compounds within reach of its old and new points.
 """
 
+import dataclasses
 import functools
 import math
 import os
@@ -33,6 +34,8 @@ from typing import Literal
 
 import numpy as np
 from scipy.sparse import csr_matrix
+from scipy.sparse import vstack as sparse_vstack
+from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from portal.lib import geo
@@ -107,8 +110,33 @@ class Circle:
 
 
 @dataclass(frozen=True)
+class Gates:
+    """Where compounds' walks start: each gate's compound (a row of ``Homes``) and point."""
+
+    home: np.ndarray  # int64
+    lat: np.ndarray
+    lng: np.ndarray
+
+    @classmethod
+    def from_rows(cls, home_ids: np.ndarray, rows: Sequence[tuple]) -> "Gates":
+        """From (compound id, lat, lng) rows; gates of compounds not in ``home_ids`` are left
+        out."""
+        ids, lat, lng = list(zip(*rows, strict=True)) if rows else [(), (), ()]
+        ids = np.array(ids, dtype=np.int64)
+        order = np.argsort(home_ids)
+        at = np.searchsorted(home_ids, ids, sorter=order)
+        at = np.minimum(at, max(len(home_ids) - 1, 0))
+        known = (home_ids[order[at]] == ids) if len(home_ids) else np.zeros(len(ids), bool)
+        return cls(
+            order[at[known]].astype(np.int64),
+            np.array(lat, dtype=np.float64)[known],
+            np.array(lng, dtype=np.float64)[known],
+        )
+
+
+@dataclass(frozen=True)
 class Homes:
-    """Compounds as columns, one row each, with the areas they roll up into."""
+    """Compounds as columns, one row each, with the areas they roll up into, and their gates."""
 
     ids: np.ndarray  # int64
     lat: np.ndarray  # float64 degrees
@@ -117,10 +145,23 @@ class Homes:
     community: np.ndarray  # int64 area ids
     subdistrict: np.ndarray
     district: np.ndarray
+    gates: Gates | None = None  # None: every compound walks from its point
     xyz: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "xyz", unit_vectors(self.lat, self.lng))
+
+    def starts(self) -> Gates:
+        """Where each compound's walks start: its gates, or its point where it has none."""
+        gates = self.gates or Gates(np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+        bare = np.setdiff1d(np.arange(len(self.ids)), gates.home)
+        home = np.concatenate([gates.home, bare])
+        order = np.argsort(home, kind="stable")
+        return Gates(
+            home[order],
+            np.concatenate([gates.lat, self.lat[bare]])[order],
+            np.concatenate([gates.lng, self.lng[bare]])[order],
+        )
 
     @functools.cached_property
     def tree(self) -> cKDTree:
@@ -137,12 +178,21 @@ class Homes:
         return cls(*(np.array(c, dtype=t) for c, t in zip(cols, types, strict=True)))
 
     def subset(self, rows: np.ndarray) -> "Homes":
+        gates = None
+        if self.gates is not None:
+            renumber = np.full(len(self.ids), -1)
+            renumber[rows] = np.arange(len(rows))
+            keep = renumber[self.gates.home] >= 0
+            gates = Gates(
+                renumber[self.gates.home[keep]], self.gates.lat[keep], self.gates.lng[keep]
+            )
         return Homes(
             *(
                 getattr(self, n)[rows]
                 for n in ("ids", "lat", "lng", "population", "community", "subdistrict")
             ),
             self.district[rows],
+            gates,
         )
 
     def area(self, level: Level) -> np.ndarray:
@@ -221,6 +271,8 @@ class Matrix:
     circles: tuple[Circle, ...]
     nearest: dict[str, np.ndarray]  # facility id per compound, -1: none within reach
     distance: dict[str, np.ndarray]  # metres per compound, inf: none within reach
+    # Per compound, whether its distances were walked along streets (else: straight lines).
+    walked: np.ndarray | None = None
 
     def covered(self, code: str) -> np.ndarray:
         circle = next(c for c in self.circles if c.code == code)
@@ -276,26 +328,412 @@ def _nearest_in(
     return ids, metres
 
 
+# ---- walking along streets ----
+#
+# Where a district has a street network (streets.models), a compound's distance to a facility is
+# the walk: from one of its gates (or its own point, without gates) to the nearest point on a
+# walkable edge, along the streets, and from the nearest point on the facility's edge to the
+# facility. Points are placed on edges, not nodes: a canteen in the middle of a 300 m block is
+# reached from that spot, not from a corner. A point farther than SNAP_M from every edge is
+# "off the streets" (a misplaced point, most likely) and falls back to the straight line, as
+# does every compound of a district without a network.
+#
+# One multi-source Dijkstra per category (scipy.sparse.csgraph, ``min_only``) gives every node its
+# walk to the nearest serving facility and which facility that is. The facilities enter the graph
+# as extra nodes with edges out to both ends of their edge and none in, so no walk passes through
+# one; a gate then reads the two ends of its own edge, and a facility on the gate's own edge is
+# checked directly (the walk along that edge need not touch either end).
+
+SNAP_M = 200.0
+# Edges are indexed by pieces at most this long, so the nearest piece's midpoint is at most half
+# of it farther than the piece itself: the search is exact.
+PIECE_M = 40.0
+# scipy's graphs take a zero weight for "no edge" in places: a point exactly on a node walks 1 nm.
+NANOMETRE = 1e-9
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Points placed on a network's edges: for each, the edge (-1: no edge within SNAP_M), how far
+    along it from its source end (0 … 1) and the metres from the point to that spot."""
+
+    edge: np.ndarray  # int64
+    along: np.ndarray  # float64
+    offset_m: np.ndarray  # float64
+
+    @property
+    def on_streets(self) -> np.ndarray:
+        return self.edge >= 0
+
+
+class Streets:
+    """A district's walkable network as arrays: nodes (points), undirected edges (ends, metres,
+    kind), with the graph and the index for placing points built once."""
+
+    def __init__(
+        self,
+        lat: np.ndarray,
+        lng: np.ndarray,
+        source: np.ndarray,
+        target: np.ndarray,
+        length_m: np.ndarray,
+        kind: np.ndarray,
+        kinds: tuple[str, ...] = (),
+        key: str = "",
+    ) -> None:
+        self.lat, self.lng = np.asarray(lat, np.float64), np.asarray(lng, np.float64)
+        self.source = np.asarray(source, np.int64)
+        self.target = np.asarray(target, np.int64)
+        self.length_m = np.asarray(length_m, np.float64)
+        self.kind = np.asarray(kind, np.int16)  # index into ``kinds``
+        self.kinds = kinds
+        self.key = key  # which network, as imported (a new import is a new key)
+        n = len(self.lat)
+        weight = np.maximum(self.length_m, NANOMETRE)
+        self.graph = csr_matrix(
+            (
+                np.concatenate([weight, weight]),
+                (
+                    np.concatenate([self.source, self.target]),
+                    np.concatenate([self.target, self.source]),
+                ),
+            ),
+            shape=(n, n),
+        )
+        # A plane around the network's middle, for placing points (only placing: every length
+        # reported is geo's).
+        self.lat0 = float(np.mean(self.lat)) if n else 0.0
+        self.x, self.y = self.plane(self.lat, self.lng)
+        ax, ay = self.x[self.source], self.y[self.source]
+        bx, by = self.x[self.target], self.y[self.target]
+        pieces = np.maximum(1, np.ceil(np.hypot(bx - ax, by - ay) / PIECE_M)).astype(np.int64)
+        self._piece_edge = np.repeat(np.arange(len(self.source)), pieces)
+        first = np.repeat(np.cumsum(pieces) - pieces, pieces)
+        middle = (np.arange(len(self._piece_edge)) - first + 0.5) / pieces[self._piece_edge]
+        e = self._piece_edge
+        self._pieces = cKDTree(
+            np.column_stack((ax[e] + (bx[e] - ax[e]) * middle, ay[e] + (by[e] - ay[e]) * middle))
+        )
+        self._half_piece = float(
+            (np.hypot(bx - ax, by - ay) / pieces).max() / 2 if len(pieces) else 0.0
+        )
+
+    def plane(self, lat: np.ndarray, lng: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        scale = geo.METRES_PER_DEGREE
+        return (
+            np.asarray(lng) * scale * math.cos(math.radians(self.lat0)),
+            np.asarray(lat) * scale,
+        )
+
+    @property
+    def nodes(self) -> int:
+        return len(self.lat)
+
+    def place(self, lat: np.ndarray, lng: np.ndarray, within_m: float = SNAP_M) -> Placed:
+        """Each point's nearest spot on an edge, if one is within ``within_m``."""
+        lat, lng = np.asarray(lat, np.float64), np.asarray(lng, np.float64)
+        m = len(lat)
+        edge = np.full(m, -1, dtype=np.int64)
+        along = np.zeros(m)
+        offset = np.full(m, np.inf)
+        if not m or not len(self.source):
+            return Placed(edge, along, offset)
+        px, py = self.plane(lat, lng)
+        points = np.column_stack((px, py))
+        # The nearest piece's middle bounds the search; every piece that could be nearer has its
+        # middle within half a piece of that bound. Slack: the plane is not geo's measure.
+        first, _ = self._pieces.query(points, distance_upper_bound=within_m * 1.01 + 1)
+        near = np.isfinite(first)
+        if not near.any():
+            return Placed(edge, along, offset)
+        rows = np.flatnonzero(near)
+        found = self._pieces.query_ball_point(points[rows], first[rows] + self._half_piece + 1e-6)
+        counts = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
+        who = np.repeat(rows, counts)
+        cand = self._piece_edge[np.concatenate(found).astype(np.int64)]
+        # Exact distance from each point to each candidate edge, in the plane.
+        ax, ay = self.x[self.source[cand]], self.y[self.source[cand]]
+        dx, dy = self.x[self.target[cand]] - ax, self.y[self.target[cand]] - ay
+        span = dx * dx + dy * dy
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.where(span > 0, ((px[who] - ax) * dx + (py[who] - ay) * dy) / span, 0.0)
+        t = np.clip(t, 0.0, 1.0)
+        d = np.hypot(ax + t * dx - px[who], ay + t * dy - py[who])
+        # The nearest candidate per point: sort by (point, distance, edge) and take the first.
+        order = np.lexsort((cand, d, who))
+        who, cand, t, d = who[order], cand[order], t[order], d[order]
+        keep = np.r_[True, who[1:] != who[:-1]]
+        who, cand, t = who[keep], cand[keep], t[keep]
+        # The spot, back in degrees, and geo's metres to it.
+        s_lat = self.lat[self.source[cand]] + t * (
+            self.lat[self.target[cand]] - self.lat[self.source[cand]]
+        )
+        s_lng = self.lng[self.source[cand]] + t * (
+            self.lng[self.target[cand]] - self.lng[self.source[cand]]
+        )
+        metres = distances_m(lat[who], lng[who], s_lat, s_lng)
+        inside = metres <= within_m
+        edge[who[inside]] = cand[inside]
+        along[who[inside]] = t[inside]
+        offset[who[inside]] = metres[inside]
+        return Placed(edge, along, offset)
+
+    def with_starts(self, placed: Placed) -> csr_matrix:
+        """The graph with one extra node per placed point (``nodes + i``), with edges out to both
+        ends of its edge and none in. Points not on the streets get a node without edges."""
+        n, k = self.nodes, len(placed.edge)
+        rows = np.flatnonzero(placed.on_streets)
+        e = placed.edge[rows]
+        to_source = placed.offset_m[rows] + placed.along[rows] * self.length_m[e]
+        to_target = placed.offset_m[rows] + (1 - placed.along[rows]) * self.length_m[e]
+        extra = csr_matrix(
+            (
+                np.maximum(np.concatenate([to_source, to_target]), NANOMETRE),
+                (np.concatenate([rows, rows]), np.concatenate([self.source[e], self.target[e]])),
+            ),
+            shape=(k, n + k),
+        )
+        base = self.graph
+        # The street rows widened to n + k columns, then the new rows below them.
+        widened = csr_matrix((base.data, base.indices, base.indptr), shape=(n, n + k))
+        return csr_matrix(sparse_vstack([widened, extra], format="csr"))
+
+    def reach(
+        self,
+        graph: csr_matrix,
+        starts: np.ndarray,
+        limit_m: float,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every street node's walk from the nearest of ``starts`` (extra-node numbers, from 0)
+        within ``limit_m``, and which start that is (-1: none within the limit)."""
+        n = self.nodes
+        if not len(starts):
+            return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+        dist, _, src = dijkstra(
+            graph,
+            directed=True,
+            indices=np.asarray(starts, dtype=np.int64) + n,
+            min_only=True,
+            limit=limit_m,
+            return_predecessors=True,
+        )
+        src = src[:n].astype(np.int64)
+        src[src >= 0] -= n
+        return dist[:n], src
+
+    def walks(
+        self,
+        dist: np.ndarray,
+        src: np.ndarray,
+        gates: Placed,
+        ends: Placed,
+        end_rows: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each placed gate's walk to the nearest of the placed ``ends`` at ``end_rows`` (the
+        starts of ``dist`` and ``src``, from ``reach``): (metres, index into ``ends``, -1 and
+        inf where none). Gates off the streets get inf."""
+        g = np.flatnonzero(gates.on_streets)
+        metres = np.full(len(gates.edge), np.inf)
+        which = np.full(len(gates.edge), -1, dtype=np.int64)
+        if not len(g):
+            return metres, which
+        e = gates.edge[g]
+        t = gates.along[g]
+        length = self.length_m[e]
+        via_source = dist[self.source[e]] + t * length
+        via_target = dist[self.target[e]] + (1 - t) * length
+        best = np.where(via_source <= via_target, via_source, via_target)
+        who = np.where(via_source <= via_target, src[self.source[e]], src[self.target[e]])
+        # Ends on the gate's own edge: straight along it.
+        own = end_rows[ends.on_streets[end_rows]]
+        if len(own):
+            order = np.argsort(ends.edge[own], kind="stable")
+            own = own[order]
+            own_edges = ends.edge[own]
+            lo = np.searchsorted(own_edges, e, side="left")
+            hi = np.searchsorted(own_edges, e, side="right")
+            counts = hi - lo
+            if counts.any():
+                gate_at = np.repeat(np.arange(len(g)), counts)
+                step = np.arange(len(gate_at)) - np.repeat(np.cumsum(counts) - counts, counts)
+                pick = own[np.repeat(lo, counts) + step]
+                along_edge = np.abs(ends.along[pick] - t[gate_at]) * length[gate_at]
+                direct = ends.offset_m[pick] + along_edge
+                order = np.lexsort((direct, gate_at))
+                gate_at, pick, direct = gate_at[order], pick[order], direct[order]
+                first = np.r_[True, gate_at[1:] != gate_at[:-1]]
+                gate_at, pick, direct = gate_at[first], pick[first], direct[first]
+                closer = direct < best[gate_at]
+                best[gate_at[closer]] = direct[closer]
+                who[gate_at[closer]] = pick[closer]
+            # ``who`` so far names starts by their extra-node number, which is the end's index.
+        found = who >= 0
+        metres[g[found]] = best[found] + gates.offset_m[g[found]]
+        which[g[found]] = who[found]
+        return metres, which
+
+
+class Walker:
+    """Some districts' street networks and where the compounds' gates and the facilities sit on
+    them: what ``compute`` and the updates walk with. Pickled without the networks (they are
+    large and shared: ``attach`` gives them back), keeping the placements."""
+
+    def __init__(self, streets: dict[int, Streets], homes: Homes, sites: Sites) -> None:
+        self.streets = streets
+        self.keys = {d: s.key for d, s in streets.items()}
+        self.starts = homes.starts()
+        self.gates: dict[int, tuple[np.ndarray, Placed]] = {}
+        self.walked = np.zeros(len(homes.ids), dtype=bool)
+        for district, network in streets.items():
+            rows = np.flatnonzero(homes.district[self.starts.home] == district)
+            placed = network.place(self.starts.lat[rows], self.starts.lng[rows])
+            self.gates[district] = (rows, placed)
+            self.walked[self.starts.home[rows[placed.on_streets]]] = True
+        self.sites: dict[int, Placed] = {
+            d: self._place_sites(network, sites) for d, network in streets.items()
+        }
+        self._graphs: dict[int, csr_matrix] = {}
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in ("streets", "_graphs")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, streets={}, _graphs={})
+
+    def attach(self, streets: dict[int, Streets]) -> bool:
+        """Give back the networks after unpickling; False if any is not the one placed on."""
+        if {d: s.key for d, s in streets.items()} != self.keys:
+            return False
+        self.streets = streets
+        return True
+
+    @staticmethod
+    def _place_sites(network: Streets, sites: Sites) -> Placed:
+        pad = SNAP_M / geo.METRES_PER_DEGREE * 2
+        inside = np.flatnonzero(
+            (sites.lat >= network.lat.min() - pad)
+            & (sites.lat <= network.lat.max() + pad)
+            & (sites.lng >= network.lng.min() - pad * 2)
+            & (sites.lng <= network.lng.max() + pad * 2)
+        )
+        placed = network.place(sites.lat[inside], sites.lng[inside])
+        n = len(sites.ids)
+        edge = np.full(n, -1, dtype=np.int64)
+        along, offset = np.zeros(n), np.full(n, np.inf)
+        edge[inside], along[inside], offset[inside] = placed.edge, placed.along, placed.offset_m
+        return Placed(edge, along, offset)
+
+    def moved(self, sites: Sites, kept: np.ndarray, fresh: Sites) -> "Walker":
+        """This walker for ``sites``: the rows ``kept`` of the old sites first, then ``fresh``
+        (placed now), as report_data's update builds them."""
+        clone = Walker.__new__(Walker)
+        clone.__dict__.update(self.__dict__, _graphs={})
+        clone.sites = {}
+        for district, network in self.streets.items():
+            old, new = self.sites[district], self._place_sites(network, fresh)
+            clone.sites[district] = Placed(
+                np.concatenate([old.edge[kept], new.edge]),
+                np.concatenate([old.along[kept], new.along]),
+                np.concatenate([old.offset_m[kept], new.offset_m]),
+            )
+        return clone
+
+    def off_streets(self, sites: Sites) -> np.ndarray:
+        """Rows of facilities in a walked district's box but farther than SNAP_M from a street."""
+        far = np.zeros(len(sites.ids), dtype=bool)
+        for district, network in self.streets.items():
+            placed = self.sites[district]
+            inside = (
+                (sites.lat >= network.lat.min())
+                & (sites.lat <= network.lat.max())
+                & (sites.lng >= network.lng.min())
+                & (sites.lng <= network.lng.max())
+            )
+            far |= inside & ~placed.on_streets
+        return np.flatnonzero(far)
+
+    def nearest(
+        self,
+        homes: Homes,
+        rows: np.ndarray,
+        sites: Sites,
+        site_rows: np.ndarray,
+        reach_m: float,
+        whole: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Nearest of ``site_rows`` for the compounds at ``rows`` (facility ids, metres): walked
+        where the compound has a gate on the streets, by straight line elsewhere. ``whole``: the
+        site rows are a whole category, so the graph holding every facility is used."""
+        ids, metres = _nearest_in(homes, rows, sites, site_rows, reach_m)
+        position = np.full(len(homes.ids), -1, dtype=np.int64)
+        position[rows] = np.arange(len(rows))
+        for district, network in self.streets.items():
+            gate_rows, placed = self.gates[district]
+            gate_home = self.starts.home[gate_rows]
+            pick = placed.on_streets & (position[gate_home] >= 0)
+            if not pick.any():
+                continue
+            gates = Placed(placed.edge[pick], placed.along[pick], placed.offset_m[pick])
+            gate_home = gate_home[pick]
+            ends = self.sites[district]
+            on = site_rows[ends.on_streets[site_rows]]
+            if whole:
+                if district not in self._graphs:
+                    self._graphs[district] = network.with_starts(ends)
+                graph, starts, row_of = self._graphs[district], on, np.arange(len(sites.ids))
+            else:
+                ends = Placed(ends.edge[on], ends.along[on], ends.offset_m[on])
+                graph, starts, row_of = network.with_starts(ends), np.arange(len(on)), on
+            dist, src = network.reach(graph, starts, reach_m)
+            walk_m, end = network.walks(dist, src, gates, ends, starts)
+            # The shortest walk of each compound, over its gates.
+            order = np.lexsort((walk_m, gate_home))
+            gate_home, walk_m, end = gate_home[order], walk_m[order], end[order]
+            first = np.r_[True, gate_home[1:] != gate_home[:-1]]
+            home, walk_m, end = gate_home[first], walk_m[first], end[first]
+            best_id = np.where(end >= 0, sites.ids[row_of[np.maximum(end, 0)]], -1)
+            # Facilities off the streets count by straight line, as compounds off them do.
+            off = site_rows[~self.sites[district].on_streets[site_rows]]
+            if len(off):
+                off_id, off_m = _nearest_in(homes, home, sites, off, reach_m)
+                closer = off_m < walk_m
+                walk_m = np.where(closer, off_m, walk_m)
+                best_id = np.where(closer, off_id, best_id)
+            beyond = walk_m > reach_m
+            walk_m[beyond], best_id[beyond] = np.inf, -1
+            ids[position[home]] = best_id
+            metres[position[home]] = walk_m
+        return ids, metres
+
+
 def compute(
     homes: Homes,
     sites: Sites,
     circles: Sequence[Circle],
     statuses: frozenset[str] = SERVING,
     reach: float = REACH,
+    walker: Walker | None = None,
 ) -> Matrix:
-    """The coverage matrix: one tree per category, one vectorised query for all compounds; the
-    categories run on every core at once (scipy and numpy release the GIL)."""
+    """The coverage matrix: by straight line, one tree per category and one vectorised query
+    for all compounds, the categories on every core at once (scipy and numpy release the GIL);
+    with a ``walker``, walked along the streets where its districts have them."""
     every = np.arange(len(homes.ids))
 
     def one(circle: Circle) -> tuple[np.ndarray, np.ndarray]:
         rows = sites.rows_for(circle.code, statuses)
+        if walker is not None:
+            return walker.nearest(homes, every, sites, rows, reach * circle.distance_m, True)
         return _nearest_in(homes, every, sites, rows, reach * circle.distance_m)
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        results = list(pool.map(one, circles))
+    if walker is not None:  # Dijkstra holds the GIL: threads would only take turns
+        results = [one(c) for c in circles]
+    else:
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            results = list(pool.map(one, circles))
     nearest = {c.code: ids for c, (ids, _) in zip(circles, results, strict=True)}
     distance = {c.code: metres for c, (_, metres) in zip(circles, results, strict=True)}
-    return Matrix(homes, tuple(circles), nearest, distance)
+    walked = walker.walked.copy() if walker is not None else np.zeros(len(homes.ids), bool)
+    return Matrix(homes, tuple(circles), nearest, distance, walked)
 
 
 @dataclass(frozen=True)
@@ -465,17 +903,19 @@ def best_sites(
 
 
 def load(district_ids: Sequence[int] | None = None) -> tuple[Homes, Sites, list[Circle]]:
-    """Compounds (of ``district_ids``, or all), every facility that is not closed for good and
-    the categories, in four queries. Facilities are not limited to the districts: residents
-    near a border walk across it. The queries are the ORM's, their rows read straight from the
-    cursor: tens of thousands of rows need no model machinery."""
+    """Compounds (of ``district_ids``, or all) with their gates, every facility that is not
+    closed for good and the categories, in five queries. Facilities are not limited to the
+    districts: residents near a border walk across it. The queries are the ORM's, their rows read
+    straight from the cursor: tens of thousands of rows need no model machinery."""
     # Imported here so the engine above needs neither Django nor a database.
-    from communities.models import ResidentialCompound
+    from communities.models import CompoundGate, ResidentialCompound
     from facilities.models import Category, Facility
 
     compounds = ResidentialCompound.objects.all()
+    gates = CompoundGate.objects.all()
     if district_ids is not None:
         compounds = compounds.filter(community__subdistrict__district_id__in=district_ids)
+        gates = gates.filter(compound__community__subdistrict__district_id__in=district_ids)
     homes = Homes.from_rows(
         _fetch(
             compounds.values_list(
@@ -488,6 +928,12 @@ def load(district_ids: Sequence[int] | None = None) -> tuple[Homes, Sites, list[
                 "community__subdistrict__district_id",
             ).order_by()
         )
+    )
+    homes = dataclasses.replace(
+        homes,
+        gates=Gates.from_rows(
+            homes.ids, _fetch(gates.values_list("compound_id", "latitude", "longitude").order_by())
+        ),
     )
     facilities = Facility.objects.exclude(status=Facility.Status.CLOSED).order_by()
     sites = Sites.from_rows(
@@ -631,3 +1077,55 @@ def coverage(
         )
         for code, within_m in circles
     ]
+
+
+# Networks read in this process, by district: a city's is hundreds of thousands of rows and its
+# index takes a moment to build, and it changes only when an extract is imported again.
+_networks: dict[int, Streets] = {}
+
+
+def load_streets(district_ids: Iterable[int]) -> dict[int, Streets]:
+    """The street networks of those of ``district_ids`` that have one, by district id: one query,
+    and two more per network not read before in this process (or imported again since)."""
+    from django.db import connection
+
+    from streets.models import StreetEdge, StreetNetwork, StreetNode
+
+    found = {}
+    rows = StreetNetwork.objects.filter(district_id__in=list(district_ids)).values_list(
+        "id", "district_id", "source_sha256", "imported_at"
+    )
+    for pk, district, sha, imported in rows:
+        key = f"{pk}:{sha}:{imported.isoformat()}"
+        network = _networks.get(district)
+        if network is None or network.key != key:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT id, latitude, longitude FROM {StreetNode._meta.db_table} "
+                    "WHERE network_id = %s ORDER BY id",
+                    [pk],
+                )
+                nodes = np.array(cursor.fetchall(), dtype=np.float64).reshape(-1, 3)
+                cursor.execute(
+                    f"SELECT source_id, target_id, length_m, kind FROM {StreetEdge._meta.db_table} "
+                    "WHERE network_id = %s",
+                    [pk],
+                )
+                edges = cursor.fetchall()
+            node_ids = nodes[:, 0].astype(np.int64)
+            ends = np.array([(a, b) for a, b, _m, _k in edges], dtype=np.int64).reshape(-1, 2)
+            names = np.array([k for *_, k in edges], dtype=str)
+            kinds, kind = np.unique(names, return_inverse=True)
+            network = Streets(
+                nodes[:, 1],
+                nodes[:, 2],
+                np.searchsorted(node_ids, ends[:, 0]),
+                np.searchsorted(node_ids, ends[:, 1]),
+                np.array([m for _a, _b, m, _k in edges], dtype=np.float64),
+                kind,
+                tuple(kinds.tolist()),
+                key,
+            )
+            _networks[district] = network
+        found[district] = network
+    return found

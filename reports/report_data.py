@@ -17,6 +17,7 @@ cache, and every report page, export and the benchmark read their tables from it
 ``plan`` everywhere means the what-if: planned and under-construction facilities counted as open.
 """
 
+import dataclasses
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -322,9 +323,24 @@ class Marks:
     structure: int
 
 
+@dataclass(frozen=True)
+class Network:
+    """A district's street network, as the pages name the measure: 沿街步行, from which extract
+    and date."""
+
+    district_id: int
+    district: str
+    source: str
+    as_of: date | None
+    imported: date
+    is_demo: bool
+
+
 @dataclass
 class Area:
-    """Coverage of the communities a user may read, today and with the plan."""
+    """Coverage of the communities a user may read, today and with the plan: walked along the
+    streets where their districts have a network (straight lines elsewhere), and by straight
+    lines throughout (``line_now``, ``line_plan``) for comparison."""
 
     services: tuple[Service, ...]  # every category, in display order
     places: tuple[Place, ...]  # ordered by district, subdistrict, name
@@ -340,6 +356,33 @@ class Area:
     marks: Marks | None = None
     demand: dict[int, Demand] = field(default_factory=dict)  # per place id (read_demand)
     demand_mark: tuple | None = None  # read_demand_mark() when ``demand`` was read
+    line_now: coverage.Matrix | None = None  # None: no network, so the same as now
+    line_plan: coverage.Matrix | None = None
+    networks: tuple[Network, ...] = ()
+    walker: coverage.Walker | None = None
+    straight: bool = False  # this view shows the straight lines (``measured``)
+
+    def measured(self, straight: bool) -> "Area":
+        """The area as the page asked to see it: walked (as far as networks go) or straight."""
+        if not straight or self.line_now is None:
+            return self
+        return dataclasses.replace(
+            self, now=self.line_now, plan=self.line_plan, straight=True, walker=None
+        )
+
+    @property
+    def walks(self) -> bool:
+        """Whether any figure shown walks along streets."""
+        return bool(self.networks) and not self.straight
+
+    def off_streets(self) -> list[int]:
+        """Ids of the area's compounds farther than coverage.SNAP_M from every street of their
+        district's network (each "check this point")."""
+        walked = self.now.walked
+        if not self.networks or walked is None:
+            return []
+        networked = np.isin(self.homes.district, [n.district_id for n in self.networks])
+        return self.homes.ids[networked & ~walked].tolist()
 
     @property
     def label(self) -> str:
@@ -612,7 +655,7 @@ class Area:
 
 # The audit trail's event tables (portal.audit) whose rows decide an area's figures. They are
 # append-only, so the number of rows only grows, and every committed change adds one.
-WATCHED = ("Community", "ResidentialCompound", "Facility", "IdleRoom")
+WATCHED = ("Community", "ResidentialCompound", "CompoundGate", "Facility", "IdleRoom")
 STRUCTURE_KEY = "coverage-structure"
 
 
@@ -625,7 +668,7 @@ def _event_tables() -> list[str]:
 def _labels() -> list[str]:
     return [
         f"communities.{name}"
-        if name in ("Community", "ResidentialCompound")
+        if name in ("Community", "ResidentialCompound", "CompoundGate")
         else f"facilities.{name}"
         for name in WATCHED
     ]
@@ -657,8 +700,9 @@ def structure_changed(**kwargs) -> None:
 
 
 def gather(communities) -> Area:
-    """The ``Area`` of ``communities`` (a queryset, already scoped), in at most sixteen queries:
-    ten for the coverage, six for the courses and wishes."""
+    """The ``Area`` of ``communities`` (a queryset, already scoped), in at most seventeen queries:
+    eleven for the coverage, six for the courses and wishes; and where the districts have street
+    networks, two more and two per network this process has not read yet."""
     from communities.models import ResidentialCompound
 
     # Read first: a change committed while the rest is read is then seen as new by refresh().
@@ -674,17 +718,26 @@ def gather(communities) -> Area:
             "subdistrict__district__city",
             "subdistrict__district__name",
             "subdistrict__district_id",
+            "subdistrict__district__street_network",
         )
     )
     places = [
-        Place(i, name, slug, sub, city + district) for i, name, slug, sub, city, district, _ in rows
+        Place(i, name, slug, sub, city + district)
+        for i, name, slug, sub, city, district, *_ in rows
     ]
-    districts = sorted({row[-1] for row in rows})
+    districts = sorted({row[-2] for row in rows})
     homes, sites, circles = coverage.load(districts)
     ours = np.isin(homes.community, [p.id for p in places])
     homes = homes.subset(np.flatnonzero(ours))
-    now = coverage.compute(homes, sites, circles)
-    plan = coverage.compute(homes, sites, circles, coverage.WITH_PLANNED)
+    walked = sorted({row[-2] for row in rows if row[-1] is not None})
+    streets = coverage.load_streets(walked) if walked else {}
+    walker = coverage.Walker(streets, homes, sites) if streets else None
+    now = coverage.compute(homes, sites, circles, walker=walker)
+    plan = coverage.compute(homes, sites, circles, coverage.WITH_PLANNED, walker=walker)
+    line_now = line_plan = None
+    if walker is not None:
+        line_now = coverage.compute(homes, sites, circles)
+        line_plan = coverage.compute(homes, sites, circles, coverage.WITH_PLANNED)
     names = dict(
         ResidentialCompound.objects.filter(pk__in=_any(homes.ids.tolist())).values_list(
             "id", "name"
@@ -703,6 +756,10 @@ def gather(communities) -> Area:
         sites=sites,
         circles=tuple(circles),
         marks=marks,
+        line_now=line_now,
+        line_plan=line_plan,
+        networks=_networks(streets),
+        walker=walker,
     )
     area.rooms = _rooms(area)
     _place_spots(area, set())
@@ -722,7 +779,7 @@ def refresh(area: Area) -> Area | None:
     if old is None or marks.structure != old.structure:
         return None
     at = {name: i for i, name in enumerate(WATCHED)}
-    for name in ("Community", "ResidentialCompound"):
+    for name in ("Community", "ResidentialCompound", "CompoundGate"):
         if marks.counts[at[name]] != old.counts[at[name]]:
             return None
     if _services() != area.services:
@@ -741,6 +798,10 @@ def refresh(area: Area) -> Area | None:
             above, ids = cursor.fetchone()
         if above != new_events:
             return None  # an event committed out of order: which one is unknown
+        if area.walker is not None and not area.walker.attach(
+            coverage.load_streets(area.walker.keys)
+        ):
+            return None  # a network was imported again
         changed = sorted({int(i) for i in ids or ()})
         facilities = Facility.objects.filter(pk__in=changed).exclude(status=Facility.Status.CLOSED)
         current = coverage.Sites.from_rows(
@@ -762,7 +823,8 @@ def _apply(area: Area, changed: list[int], current: coverage.Sites) -> None:
     or new points, today and with the plan."""
     old = area.sites
     gone = np.isin(old.ids, changed)
-    kept = old.subset(np.flatnonzero(~gone))
+    kept_rows = np.flatnonzero(~gone)
+    kept = old.subset(kept_rows)
     area.sites = sites = coverage.Sites(
         np.concatenate([kept.ids, current.ids]),
         np.concatenate([kept.lat, current.lat]),
@@ -780,25 +842,63 @@ def _apply(area: Area, changed: list[int], current: coverage.Sites) -> None:
         ):
             touched.append((before_after.lat[row], before_after.lng[row], code))
     homes = area.homes
+    walker = area.walker
+    if walker is not None:
+        area.walker = walker = walker.moved(sites, kept_rows, current)
     for circle in area.circles:
         points = [(lat, lng) for lat, lng, code in touched if code == circle.code]
         if not points or not len(homes.ids):
             continue
         reach = coverage.REACH * circle.distance_m
-        near = homes.tree.query_ball_point(
-            coverage.unit_vectors(*map(np.array, zip(*points, strict=True))),
-            coverage.chord(reach),
-        )
+        lat, lng = map(np.array, zip(*points, strict=True))
+        near = homes.tree.query_ball_point(coverage.unit_vectors(lat, lng), coverage.chord(reach))
+        # Every compound whose nearest could change is within reach of an old or a new point
+        # (a walk is never shorter than the straight line).
         rows = np.unique(np.concatenate([np.array(r, dtype=np.int64) for r in near]))
         if not len(rows):
             continue
-        for matrix, statuses in ((area.now, coverage.SERVING), (area.plan, coverage.WITH_PLANNED)):
-            ids, metres = coverage._nearest_in(
-                homes, rows, sites, sites.rows_for(circle.code, statuses), reach
-            )
+        for matrix, line, statuses in (
+            (area.now, area.line_now, coverage.SERVING),
+            (area.plan, area.line_plan, coverage.WITH_PLANNED),
+        ):
+            every = sites.rows_for(circle.code, statuses)
+            if walker is not None:
+                # Their nearest is within reach of them, so within twice of a touched point.
+                close = np.zeros(len(every), dtype=bool)
+                for p_lat, p_lng in zip(lat, lng, strict=True):
+                    close |= (
+                        coverage.distances_m(sites.lat[every], sites.lng[every], p_lat, p_lng)
+                        <= 2 * reach
+                    )
+                ids, metres = walker.nearest(homes, rows, sites, every[close], reach)
+                matrix.nearest[circle.code][rows] = ids
+                matrix.distance[circle.code][rows] = metres
+                matrix = line
+            ids, metres = coverage._nearest_in(homes, rows, sites, every, reach)
             matrix.nearest[circle.code][rows] = ids
             matrix.distance[circle.code][rows] = metres
     _place_spots(area, set(changed))
+
+
+def _networks(streets: dict) -> tuple[Network, ...]:
+    from streets.models import StreetNetwork
+
+    rows = (
+        StreetNetwork.objects.filter(district_id__in=list(streets))
+        .select_related("district")
+        .order_by("district__code")
+    )
+    return tuple(
+        Network(
+            n.district_id,
+            f"{n.district.city}{n.district.name}",
+            n.source_name,
+            timezone.localdate(n.source_date) if n.source_date else None,
+            timezone.localdate(n.imported_at),
+            n.is_demo,
+        )
+        for n in rows
+    )
 
 
 def _services() -> tuple[Service, ...]:
@@ -838,7 +938,8 @@ def _place_spots(area: Area, changed: set[int]) -> None:
     the ones it lacks and the ``changed`` ones (one query)."""
     from facilities.models import Facility
 
-    every = [ids for matrix in (area.now, area.plan) for ids in matrix.nearest.values()]
+    matrices = [m for m in (area.now, area.plan, area.line_now, area.line_plan) if m is not None]
+    every = [ids for matrix in matrices for ids in matrix.nearest.values()]
     nearest = set(_distinct(every))
     before = area.nearest_ids
     area.nearest_ids = frozenset(nearest)

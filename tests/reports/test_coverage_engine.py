@@ -288,9 +288,12 @@ def test_the_engines_statuses_are_the_models():
 
 
 @pytest.mark.django_db
-def test_the_loader_reads_compounds_facilities_and_categories_in_four_queries(
+def test_the_loader_reads_compounds_gates_facilities_and_categories_in_five_queries(
     compound_a, compound_b, django_assert_max_num_queries
 ):
+    gate = compound_b.gates.create(
+        name="北门", latitude=compound_b.latitude + 0.0005, longitude=compound_b.longitude
+    )
     centre = place(
         compound_b,
         north=300,
@@ -315,10 +318,16 @@ def test_the_loader_reads_compounds_facilities_and_categories_in_four_queries(
         name="规划中的食堂",
         status=Facility.Status.PLANNED,
     )
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         homes, sites, circles = coverage.load()
     assert sorted(homes.ids.tolist()) == sorted([compound_a.pk, compound_b.pk])
     b = homes.ids.tolist().index(compound_b.pk)
+    a = homes.ids.tolist().index(compound_a.pk)
+    # B walks from its gate, A (no gates) from its point.
+    starts = homes.starts()
+    assert starts.home.tolist() == sorted([a, b])
+    assert (starts.lat[starts.home == b][0], starts.lng[starts.home == b][0]) == gate.point
+    assert (starts.lat[starts.home == a][0], starts.lng[starts.home == a][0]) == compound_a.point
     assert homes.district[b] == compound_b.community.subdistrict.district_id
     assert "canteen" in {c.code for c in circles if c.required}
 

@@ -1,0 +1,168 @@
+"""The reports walk along a district's streets: from a compound's gates, kept current after an
+edit exactly as a fresh gathering would compute it, and side by side with the straight line."""
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from communities.models import Community, CompoundGate
+from facilities.models import Facility
+from portal.lib import geo
+from reports import coverage, report_data
+from streets.models import StreetEdge, StreetNetwork, StreetNode
+from tests.facilities.conftest import category, place
+
+pytestmark = pytest.mark.django_db
+
+
+def store_network(district, points, pairs) -> StreetNetwork:
+    """A hand-made network: ``points`` (lat, lng) joined by ``pairs`` of their indices."""
+    lats = [p[0] for p in points]
+    lngs = [p[1] for p in points]
+    network = StreetNetwork.objects.create(
+        district=district,
+        source_name="test.osm.pbf",
+        source_sha256="0" * 64,
+        imported_at=timezone.now(),
+        south=min(lats) - 0.01,
+        west=min(lngs) - 0.01,
+        north=max(lats) + 0.01,
+        east=max(lngs) + 0.01,
+        node_count=len(points),
+        edge_count=len(pairs),
+        length_km=0,
+    )
+    nodes = StreetNode.objects.bulk_create(
+        StreetNode(network=network, osm_id=i + 1, latitude=lat, longitude=lng)
+        for i, (lat, lng) in enumerate(points)
+    )
+    StreetEdge.objects.bulk_create(
+        StreetEdge(
+            network=network,
+            source=nodes[a],
+            target=nodes[b],
+            length_m=geo.distance_m(points[a], points[b]),
+            kind="residential",
+        )
+        for a, b in pairs
+    )
+    return network
+
+
+@pytest.fixture
+def block(compound_a):
+    """Two east-west streets 300 m apart, 新竹一区 between them 20 m north of the southern one,
+    joined only 300 m west of it: the canteen 270 m north of the compound, 10 m short of the
+    northern street, is 950 m away on foot from the compound's own point."""
+    origin = geo.offset(compound_a.point, -20, -300)
+    corners = [
+        origin,
+        geo.offset(origin, 0, 2000),
+        geo.offset(origin, 300, 0),
+        geo.offset(origin, 300, 2000),
+    ]
+    store_network(compound_a.community.subdistrict.district, corners, [(0, 1), (2, 3), (0, 2)])
+    return place(
+        compound_a,
+        north=270,
+        community=compound_a.community,
+        category=category("canteen"),
+        name="北街食堂",
+    )
+
+
+def gather(community) -> report_data.Area:
+    return report_data.gather(Community.objects.filter(pk=community.pk))
+
+
+def canteen_walk(area, plan=False) -> float:
+    return float(area.matrix(plan).distance["canteen"][0])
+
+
+def test_the_report_walks_from_the_compound_and_keeps_the_straight_line(compound_a, block):
+    area = gather(compound_a.community)
+    assert area.walks and [n.source for n in area.networks] == ["test.osm.pbf"]
+    # 20 m to the street, 300 m west, 300 m north, 300 m east, 10 m to the canteen.
+    assert canteen_walk(area) == pytest.approx(930, abs=1)
+    assert not area.matrix(False).covered("canteen")[0]
+    straight = area.measured(straight=True)
+    assert not straight.walks
+    assert canteen_walk(straight) == pytest.approx(270, abs=0.5)
+    assert straight.matrix(False).covered("canteen")[0]
+    assert area.off_streets() == []
+
+
+def test_a_gate_on_the_north_street_brings_the_canteen_within_the_walk(compound_a, block):
+    before = gather(compound_a.community)
+    CompoundGate.objects.create(compound=compound_a, name="北门", **_at(compound_a, 290, 0))
+    # The gate is an edit the trail records: refresh() declines, and gathering walks from it.
+    assert report_data.refresh(before) is None
+    after = gather(compound_a.community)
+    # 10 m from the gate to the street, 10 m from it to the canteen.
+    assert canteen_walk(after) == pytest.approx(20, abs=1)
+    assert after.matrix(False).covered("canteen")[0]
+
+
+def _at(compound, north, east) -> dict:
+    lat, lng = geo.offset(compound.point, north, east)
+    return {"latitude": lat, "longitude": lng}
+
+
+def test_an_edit_kept_current_equals_gathering_anew(compound_a, block):
+    area = gather(compound_a.community)
+    # A second canteen opens on the southern street, 600 m east; then the first one moves.
+    Facility.objects.create(
+        community=compound_a.community,
+        category=category("canteen"),
+        name="南街食堂",
+        **_at(compound_a, -25, 600),
+    )
+    area = report_data.refresh(area)
+    fresh = gather(compound_a.community)
+    assert canteen_walk(area) == pytest.approx(canteen_walk(fresh))
+    assert canteen_walk(area) == pytest.approx(20 + 600 + 5, abs=1)
+    block.latitude, block.longitude = geo.offset(compound_a.point, -30, 100)
+    block.save()
+    area = report_data.refresh(area)
+    assert area is not None
+    fresh = gather(compound_a.community)
+    for a, b in ((area.now, fresh.now), (area.line_now, fresh.line_now)):
+        for code in a.distance:
+            np.testing.assert_allclose(a.distance[code], b.distance[code])
+            assert a.nearest[code].tolist() == b.nearest[code].tolist()
+    assert canteen_walk(area) == pytest.approx(20 + 100 + 10, abs=1)
+    block.status = Facility.Status.CLOSED
+    block.save()
+    area = report_data.refresh(area)
+    assert canteen_walk(area) == pytest.approx(20 + 600 + 5, abs=1)
+
+
+def test_a_compound_far_from_every_street_is_listed_and_measured_straight(
+    compound_a, far_compound, block
+):
+    area = gather(compound_a.community)
+    assert area.off_streets() == [far_compound.pk]
+    row = area.homes.ids.tolist().index(far_compound.pk)
+    assert not area.now.walked[row]
+    for code, metres in area.now.distance.items():
+        assert metres[row] == area.line_now.distance[code][row]
+    # And the canteen 1.7 km away is beyond reach either way.
+    assert geo.distance_m(far_compound.point, block.point) > 1000
+    assert area.now.nearest["canteen"][row] == -1
+
+
+def test_walking_survives_the_shared_cache(compound_a, block):
+    """The area is pickled into the cache without its networks; the next update takes them
+    from the process again."""
+    import pickle
+
+    area = pickle.loads(pickle.dumps(gather(compound_a.community)))
+    assert area.walker is not None and area.walker.streets == {}
+    block.latitude, block.longitude = geo.offset(compound_a.point, -30, 100)
+    block.save()
+    area = report_data.refresh(area)
+    assert canteen_walk(area) == pytest.approx(20 + 100 + 10, abs=1)
+    coverage._networks.clear()
+    block.latitude, block.longitude = geo.offset(compound_a.point, -30, 200)
+    block.save()
+    assert canteen_walk(report_data.refresh(area)) == pytest.approx(20 + 200 + 10, abs=1)
