@@ -21,7 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from communities import access
 from communities.models import Community, ResidentialCompound
-from facilities import hours, maps, matching
+from facilities import hours, maps, matching, walking
 from facilities.forms import FacilitySearchForm
 from facilities.models import (
     Category,
@@ -178,6 +178,7 @@ def search(request: HttpRequest) -> HttpResponse:
     )
     now = timezone.localtime()
     results, page, origin, matched, within = [], None, None, [], None
+    walked = walk = None
     if form.is_valid():
         data = form.cleaned_data
         facilities = Facility.objects.visible().select_related("category", "community")
@@ -197,11 +198,18 @@ def search(request: HttpRequest) -> HttpResponse:
         if data["open_now"]:
             facilities = facilities.filter(open_at_q(now))
 
+        starts = []
         if data["near"]:
-            compound = ResidentialCompound.objects.get(pk=data["near"])
+            compound = ResidentialCompound.objects.select_related("community__subdistrict").get(
+                pk=data["near"]
+            )
             origin = (compound.name, compound.point)
+            starts = [g.point for g in compound.gates.all()] or [compound.point]
+            walked = walking.for_district(compound.community.subdistrict.district_id)
         elif data["lat"] is not None:
             origin = (_("your location"), (data["lat"], data["lng"]))
+            starts = [origin[1]]
+            walked = walking.for_point(origin[1])
         if origin:
             if data["distance"]:
                 within = data["distance"]
@@ -215,11 +223,19 @@ def search(request: HttpRequest) -> HttpResponse:
                 facilities = facilities.near(origin[1], widest).filter(
                     distance__lte=F("category__distance_m")
                 )
+            if walked is not None:
+                # A walk is never shorter than the straight line: the straight-line search
+                # holds every facility the walk can reach. Walked, then ranked again.
+                ranked = walking.rank(walked, starts, facilities, within)
+                if ranked is not None:
+                    facilities, walk = ranked
         else:
             facilities = facilities.order_by("category__sort_order", "name", "pk")
 
         page = Paginator(facilities, PAGE_SIZE).get_page(data["page"] or 1)
         rows = list(page.object_list)
+        if walk is not None:
+            rows = walking.rows(rows)
         today = now.date()
         prefetch_related_objects(rows, "hours", "photos", upcoming_exceptions(today))
         for facility in rows:
@@ -257,6 +273,7 @@ def search(request: HttpRequest) -> HttpResponse:
             ],
             "page_query": query.urlencode(),
             "pace": geo.SENIOR_METRES_PER_MINUTE,
+            "walked": walk,
         },
     )
 

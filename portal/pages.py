@@ -28,9 +28,10 @@ from django.views.decorators.http import require_GET
 
 from communities import access
 from communities.forms import SearchForm
-from communities.models import Community, Membership, ResidentialCompound
+from communities.models import Community, CompoundGate, Membership, ResidentialCompound
 from communities.views import place_tree
 from courses import listing
+from facilities import walking
 from facilities.models import Category, Facility
 from facilities.views import detail_context, home_panels
 from portal import caching
@@ -153,6 +154,7 @@ def community_panels(community: Community, compounds: list[ResidentialCompound])
     ]
     required = [c for c in categories if c.required]
     rows = []
+    walked = None
     # Facilities up to twice the widest walk away are loaded, so an uncovered compound can be
     # told how far its nearest one is.
     search_m = 2 * max((c.distance_m for c in required), default=0)
@@ -176,7 +178,19 @@ def community_panels(community: Community, compounds: list[ResidentialCompound])
             .prefetch_related(Prefetch("other_categories", queryset=Category.objects.only("id")))
         ]
         demands = [coverage.Demand(c.pk, c.name, c.point, c.population) for c in compounds]
-        result = coverage.coverage(demands, supplies, [(c.code, c.distance_m) for c in required])
+        walked = walking.for_district(community.subdistrict.district_id)
+        streets = walked.streets if walked is not None else None
+        if streets is not None:
+            gates = CompoundGate.objects.filter(compound__in=compounds).values_list(
+                "compound_id", "latitude", "longitude"
+            )
+        result = coverage.coverage(
+            demands,
+            supplies,
+            [(c.code, c.distance_m) for c in required],
+            streets,
+            list(gates) if streets is not None else (),
+        )
         for category, cat_coverage in zip(required, result, strict=True):
             rows.append(
                 CoverageRow(
@@ -193,4 +207,9 @@ def community_panels(community: Community, compounds: list[ResidentialCompound])
                     else 0,
                 )
             )
-    return {"facilities_by_category": by_category, "coverage_rows": rows, "search_m": search_m}
+    return {
+        "facilities_by_category": by_category,
+        "coverage_rows": rows,
+        "search_m": search_m,
+        "walked": walked,
+    }

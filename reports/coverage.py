@@ -34,11 +34,10 @@ from typing import Literal
 
 import numpy as np
 from scipy.sparse import csr_matrix
-from scipy.sparse import vstack as sparse_vstack
-from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from portal.lib import geo
+from streets.network import SNAP_M, Placed, Streets, load_streets  # noqa: F401 (re-exported)
 
 # Facility.Status values, spelt out so the pure part needs no Django (a test checks they match).
 SERVING = frozenset({"open", "paused"})
@@ -81,10 +80,7 @@ Level = Literal["community", "subdistrict", "district", "city"]
 
 def distances_m(lat: np.ndarray, lng: np.ndarray, to_lat: float, to_lng: float) -> np.ndarray:
     """geo.distance_m from many points to one (or pairwise, given arrays for both)."""
-    mean_lat = np.radians((lat + to_lat) / 2)
-    dy = (to_lat - lat) * geo.METRES_PER_DEGREE
-    dx = (to_lng - lng) * geo.METRES_PER_DEGREE * np.cos(mean_lat)
-    return np.hypot(dx, dy)
+    return geo.distances_m(lat, lng, to_lat, to_lng)
 
 
 def unit_vectors(lat: np.ndarray, lng: np.ndarray) -> np.ndarray:
@@ -330,247 +326,12 @@ def _nearest_in(
 
 # ---- walking along streets ----
 #
-# Where a district has a street network (streets.models), a compound's distance to a facility is
-# the walk: from one of its gates (or its own point, without gates) to the nearest point on a
-# walkable edge, along the streets, and from the nearest point on the facility's edge to the
-# facility. Points are placed on edges, not nodes: a canteen in the middle of a 300 m block is
-# reached from that spot, not from a corner. A point farther than SNAP_M from every edge is
-# "off the streets" (a misplaced point, most likely) and falls back to the straight line, as
+# Where a district has a street network, a compound's distance to a facility is the walk from one
+# of its gates (or its own point, without gates) along the streets (streets.network places points
+# on edges and walks from them). One multi-source Dijkstra per category gives every node its walk
+# to the nearest serving facility and which facility that is; a gate then reads the two ends of
+# its own edge. A point farther than SNAP_M from every edge falls back to the straight line, as
 # does every compound of a district without a network.
-#
-# One multi-source Dijkstra per category (scipy.sparse.csgraph, ``min_only``) gives every node its
-# walk to the nearest serving facility and which facility that is. The facilities enter the graph
-# as extra nodes with edges out to both ends of their edge and none in, so no walk passes through
-# one; a gate then reads the two ends of its own edge, and a facility on the gate's own edge is
-# checked directly (the walk along that edge need not touch either end).
-
-SNAP_M = 200.0
-# Edges are indexed by pieces at most this long, so the nearest piece's midpoint is at most half
-# of it farther than the piece itself: the search is exact.
-PIECE_M = 40.0
-# scipy's graphs take a zero weight for "no edge" in places: a point exactly on a node walks 1 nm.
-NANOMETRE = 1e-9
-
-
-@dataclass(frozen=True)
-class Placed:
-    """Points placed on a network's edges: for each, the edge (-1: no edge within SNAP_M), how far
-    along it from its source end (0 … 1) and the metres from the point to that spot."""
-
-    edge: np.ndarray  # int64
-    along: np.ndarray  # float64
-    offset_m: np.ndarray  # float64
-
-    @property
-    def on_streets(self) -> np.ndarray:
-        return self.edge >= 0
-
-
-class Streets:
-    """A district's walkable network as arrays: nodes (points), undirected edges (ends, metres,
-    kind), with the graph and the index for placing points built once."""
-
-    def __init__(
-        self,
-        lat: np.ndarray,
-        lng: np.ndarray,
-        source: np.ndarray,
-        target: np.ndarray,
-        length_m: np.ndarray,
-        kind: np.ndarray,
-        kinds: tuple[str, ...] = (),
-        key: str = "",
-    ) -> None:
-        self.lat, self.lng = np.asarray(lat, np.float64), np.asarray(lng, np.float64)
-        self.source = np.asarray(source, np.int64)
-        self.target = np.asarray(target, np.int64)
-        self.length_m = np.asarray(length_m, np.float64)
-        self.kind = np.asarray(kind, np.int16)  # index into ``kinds``
-        self.kinds = kinds
-        self.key = key  # which network, as imported (a new import is a new key)
-        n = len(self.lat)
-        weight = np.maximum(self.length_m, NANOMETRE)
-        self.graph = csr_matrix(
-            (
-                np.concatenate([weight, weight]),
-                (
-                    np.concatenate([self.source, self.target]),
-                    np.concatenate([self.target, self.source]),
-                ),
-            ),
-            shape=(n, n),
-        )
-        # A plane around the network's middle, for placing points (only placing: every length
-        # reported is geo's).
-        self.lat0 = float(np.mean(self.lat)) if n else 0.0
-        self.x, self.y = self.plane(self.lat, self.lng)
-        ax, ay = self.x[self.source], self.y[self.source]
-        bx, by = self.x[self.target], self.y[self.target]
-        pieces = np.maximum(1, np.ceil(np.hypot(bx - ax, by - ay) / PIECE_M)).astype(np.int64)
-        self._piece_edge = np.repeat(np.arange(len(self.source)), pieces)
-        first = np.repeat(np.cumsum(pieces) - pieces, pieces)
-        middle = (np.arange(len(self._piece_edge)) - first + 0.5) / pieces[self._piece_edge]
-        e = self._piece_edge
-        self._pieces = cKDTree(
-            np.column_stack((ax[e] + (bx[e] - ax[e]) * middle, ay[e] + (by[e] - ay[e]) * middle))
-        )
-        self._half_piece = float(
-            (np.hypot(bx - ax, by - ay) / pieces).max() / 2 if len(pieces) else 0.0
-        )
-
-    def plane(self, lat: np.ndarray, lng: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        scale = geo.METRES_PER_DEGREE
-        return (
-            np.asarray(lng) * scale * math.cos(math.radians(self.lat0)),
-            np.asarray(lat) * scale,
-        )
-
-    @property
-    def nodes(self) -> int:
-        return len(self.lat)
-
-    def place(self, lat: np.ndarray, lng: np.ndarray, within_m: float = SNAP_M) -> Placed:
-        """Each point's nearest spot on an edge, if one is within ``within_m``."""
-        lat, lng = np.asarray(lat, np.float64), np.asarray(lng, np.float64)
-        m = len(lat)
-        edge = np.full(m, -1, dtype=np.int64)
-        along = np.zeros(m)
-        offset = np.full(m, np.inf)
-        if not m or not len(self.source):
-            return Placed(edge, along, offset)
-        px, py = self.plane(lat, lng)
-        points = np.column_stack((px, py))
-        # The nearest piece's middle bounds the search; every piece that could be nearer has its
-        # middle within half a piece of that bound. Slack: the plane is not geo's measure.
-        first, _ = self._pieces.query(points, distance_upper_bound=within_m * 1.01 + 1)
-        near = np.isfinite(first)
-        if not near.any():
-            return Placed(edge, along, offset)
-        rows = np.flatnonzero(near)
-        found = self._pieces.query_ball_point(points[rows], first[rows] + self._half_piece + 1e-6)
-        counts = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
-        who = np.repeat(rows, counts)
-        cand = self._piece_edge[np.concatenate(found).astype(np.int64)]
-        # Exact distance from each point to each candidate edge, in the plane.
-        ax, ay = self.x[self.source[cand]], self.y[self.source[cand]]
-        dx, dy = self.x[self.target[cand]] - ax, self.y[self.target[cand]] - ay
-        span = dx * dx + dy * dy
-        with np.errstate(invalid="ignore", divide="ignore"):
-            t = np.where(span > 0, ((px[who] - ax) * dx + (py[who] - ay) * dy) / span, 0.0)
-        t = np.clip(t, 0.0, 1.0)
-        d = np.hypot(ax + t * dx - px[who], ay + t * dy - py[who])
-        # The nearest candidate per point: sort by (point, distance, edge) and take the first.
-        order = np.lexsort((cand, d, who))
-        who, cand, t, d = who[order], cand[order], t[order], d[order]
-        keep = np.r_[True, who[1:] != who[:-1]]
-        who, cand, t = who[keep], cand[keep], t[keep]
-        # The spot, back in degrees, and geo's metres to it.
-        s_lat = self.lat[self.source[cand]] + t * (
-            self.lat[self.target[cand]] - self.lat[self.source[cand]]
-        )
-        s_lng = self.lng[self.source[cand]] + t * (
-            self.lng[self.target[cand]] - self.lng[self.source[cand]]
-        )
-        metres = distances_m(lat[who], lng[who], s_lat, s_lng)
-        inside = metres <= within_m
-        edge[who[inside]] = cand[inside]
-        along[who[inside]] = t[inside]
-        offset[who[inside]] = metres[inside]
-        return Placed(edge, along, offset)
-
-    def with_starts(self, placed: Placed) -> csr_matrix:
-        """The graph with one extra node per placed point (``nodes + i``), with edges out to both
-        ends of its edge and none in. Points not on the streets get a node without edges."""
-        n, k = self.nodes, len(placed.edge)
-        rows = np.flatnonzero(placed.on_streets)
-        e = placed.edge[rows]
-        to_source = placed.offset_m[rows] + placed.along[rows] * self.length_m[e]
-        to_target = placed.offset_m[rows] + (1 - placed.along[rows]) * self.length_m[e]
-        extra = csr_matrix(
-            (
-                np.maximum(np.concatenate([to_source, to_target]), NANOMETRE),
-                (np.concatenate([rows, rows]), np.concatenate([self.source[e], self.target[e]])),
-            ),
-            shape=(k, n + k),
-        )
-        base = self.graph
-        # The street rows widened to n + k columns, then the new rows below them.
-        widened = csr_matrix((base.data, base.indices, base.indptr), shape=(n, n + k))
-        return csr_matrix(sparse_vstack([widened, extra], format="csr"))
-
-    def reach(
-        self,
-        graph: csr_matrix,
-        starts: np.ndarray,
-        limit_m: float,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Every street node's walk from the nearest of ``starts`` (extra-node numbers, from 0)
-        within ``limit_m``, and which start that is (-1: none within the limit)."""
-        n = self.nodes
-        if not len(starts):
-            return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
-        dist, _, src = dijkstra(
-            graph,
-            directed=True,
-            indices=np.asarray(starts, dtype=np.int64) + n,
-            min_only=True,
-            limit=limit_m,
-            return_predecessors=True,
-        )
-        src = src[:n].astype(np.int64)
-        src[src >= 0] -= n
-        return dist[:n], src
-
-    def walks(
-        self,
-        dist: np.ndarray,
-        src: np.ndarray,
-        gates: Placed,
-        ends: Placed,
-        end_rows: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Each placed gate's walk to the nearest of the placed ``ends`` at ``end_rows`` (the
-        starts of ``dist`` and ``src``, from ``reach``): (metres, index into ``ends``, -1 and
-        inf where none). Gates off the streets get inf."""
-        g = np.flatnonzero(gates.on_streets)
-        metres = np.full(len(gates.edge), np.inf)
-        which = np.full(len(gates.edge), -1, dtype=np.int64)
-        if not len(g):
-            return metres, which
-        e = gates.edge[g]
-        t = gates.along[g]
-        length = self.length_m[e]
-        via_source = dist[self.source[e]] + t * length
-        via_target = dist[self.target[e]] + (1 - t) * length
-        best = np.where(via_source <= via_target, via_source, via_target)
-        who = np.where(via_source <= via_target, src[self.source[e]], src[self.target[e]])
-        # Ends on the gate's own edge: straight along it.
-        own = end_rows[ends.on_streets[end_rows]]
-        if len(own):
-            order = np.argsort(ends.edge[own], kind="stable")
-            own = own[order]
-            own_edges = ends.edge[own]
-            lo = np.searchsorted(own_edges, e, side="left")
-            hi = np.searchsorted(own_edges, e, side="right")
-            counts = hi - lo
-            if counts.any():
-                gate_at = np.repeat(np.arange(len(g)), counts)
-                step = np.arange(len(gate_at)) - np.repeat(np.cumsum(counts) - counts, counts)
-                pick = own[np.repeat(lo, counts) + step]
-                along_edge = np.abs(ends.along[pick] - t[gate_at]) * length[gate_at]
-                direct = ends.offset_m[pick] + along_edge
-                order = np.lexsort((direct, gate_at))
-                gate_at, pick, direct = gate_at[order], pick[order], direct[order]
-                first = np.r_[True, gate_at[1:] != gate_at[:-1]]
-                gate_at, pick, direct = gate_at[first], pick[first], direct[first]
-                closer = direct < best[gate_at]
-                best[gate_at[closer]] = direct[closer]
-                who[gate_at[closer]] = pick[closer]
-            # ``who`` so far names starts by their extra-node number, which is the end's index.
-        found = who >= 0
-        metres[g[found]] = best[found] + gates.offset_m[g[found]]
-        which[g[found]] = who[found]
-        return metres, which
 
 
 class Walker:
@@ -1045,10 +806,16 @@ class CategoryCoverage:
 
 
 def coverage(
-    demands: Sequence[Demand], supplies: Sequence[Supply], circles: Sequence[tuple[str, int]]
+    demands: Sequence[Demand],
+    supplies: Sequence[Supply],
+    circles: Sequence[tuple[str, int]],
+    streets: Streets | None = None,
+    gates: Sequence[tuple[int, float, float]] = (),
 ) -> list[CategoryCoverage]:
     """For each (category code, walking metres) in ``circles``: every compound's nearest facility
-    among ``supplies``."""
+    among ``supplies``; by straight line at any distance, or with ``streets`` walked from the
+    compounds' ``gates`` ((demand id, lat, lng); a compound without any walks from its point)
+    up to REACH walks (a compound off the streets keeps the straight line)."""
     zeros = np.zeros(len(demands), dtype=np.int64)
     homes = Homes(
         np.arange(len(demands), dtype=np.int64),
@@ -1063,7 +830,23 @@ def coverage(
         [(i, s.point[0], s.point[1], "open", "") for i, s in enumerate(supplies)],
         [(i, code) for i, s in enumerate(supplies) for code in s.categories],
     )
-    matrix = compute(homes, sites, [Circle(c, m) for c, m in circles], reach=math.inf)
+    walker = None
+    if streets is not None:
+        row_of = {d.id: i for i, d in enumerate(demands)}
+        homes = dataclasses.replace(
+            homes,
+            gates=Gates.from_rows(
+                homes.ids, [(row_of[i], lat, lng) for i, lat, lng in gates if i in row_of]
+            ),
+        )
+        walker = Walker({0: streets}, homes, sites)
+    matrix = compute(
+        homes,
+        sites,
+        [Circle(c, m) for c, m in circles],
+        reach=REACH if walker is not None else math.inf,
+        walker=walker,
+    )
     return [
         CategoryCoverage(
             code,
@@ -1077,55 +860,3 @@ def coverage(
         )
         for code, within_m in circles
     ]
-
-
-# Networks read in this process, by district: a city's is hundreds of thousands of rows and its
-# index takes a moment to build, and it changes only when an extract is imported again.
-_networks: dict[int, Streets] = {}
-
-
-def load_streets(district_ids: Iterable[int]) -> dict[int, Streets]:
-    """The street networks of those of ``district_ids`` that have one, by district id: one query,
-    and two more per network not read before in this process (or imported again since)."""
-    from django.db import connection
-
-    from streets.models import StreetEdge, StreetNetwork, StreetNode
-
-    found = {}
-    rows = StreetNetwork.objects.filter(district_id__in=list(district_ids)).values_list(
-        "id", "district_id", "source_sha256", "imported_at"
-    )
-    for pk, district, sha, imported in rows:
-        key = f"{pk}:{sha}:{imported.isoformat()}"
-        network = _networks.get(district)
-        if network is None or network.key != key:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT id, latitude, longitude FROM {StreetNode._meta.db_table} "
-                    "WHERE network_id = %s ORDER BY id",
-                    [pk],
-                )
-                nodes = np.array(cursor.fetchall(), dtype=np.float64).reshape(-1, 3)
-                cursor.execute(
-                    f"SELECT source_id, target_id, length_m, kind FROM {StreetEdge._meta.db_table} "
-                    "WHERE network_id = %s",
-                    [pk],
-                )
-                edges = cursor.fetchall()
-            node_ids = nodes[:, 0].astype(np.int64)
-            ends = np.array([(a, b) for a, b, _m, _k in edges], dtype=np.int64).reshape(-1, 2)
-            names = np.array([k for *_, k in edges], dtype=str)
-            kinds, kind = np.unique(names, return_inverse=True)
-            network = Streets(
-                nodes[:, 1],
-                nodes[:, 2],
-                np.searchsorted(node_ids, ends[:, 0]),
-                np.searchsorted(node_ids, ends[:, 1]),
-                np.array([m for _a, _b, m, _k in edges], dtype=np.float64),
-                kind,
-                tuple(kinds.tolist()),
-                key,
-            )
-            _networks[district] = network
-        found[district] = network
-    return found

@@ -18,6 +18,7 @@ cache, and every report page, export and the benchmark read their tables from it
 """
 
 import dataclasses
+import math
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -31,6 +32,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from portal.lib import geo
 from reports import coverage
@@ -249,6 +251,8 @@ class Gap:
     compounds: int
     population: int  # the community's residents
     farthest_m: float | None  # the longest walk to the nearest one; None: none within reach
+    # Of ``residents``, those a straight line would count as covered (walking figures only).
+    line_covered: int = 0
 
 
 @dataclass(frozen=True)
@@ -259,6 +263,13 @@ class Walk:
     spot: Spot | None  # None: none within reach
     distance_m: float | None
     covered: bool
+    line_m: float | None = None  # the straight line to the nearest, where the walk was measured
+    line_covered: bool = False  # within the walk by straight line
+
+    @property
+    def detour(self) -> bool:
+        """Covered by straight line but not on foot: the streets make it too far."""
+        return self.line_covered and not self.covered
 
     @property
     def minutes(self) -> int | None:
@@ -273,6 +284,7 @@ class CompoundRow:
     latitude: float
     longitude: float
     walks: tuple[Walk, ...]  # in the order of the services asked for
+    off_streets: bool = False  # farther than 200 m from every street: check this point
 
 
 @dataclass(frozen=True)
@@ -361,6 +373,8 @@ class Area:
     networks: tuple[Network, ...] = ()
     walker: coverage.Walker | None = None
     straight: bool = False  # this view shows the straight lines (``measured``)
+    # Per compound: walked from a gate on the streets (False also where no network is loaded).
+    on_streets: np.ndarray | None = None
 
     def measured(self, straight: bool) -> "Area":
         """The area as the page asked to see it: walked (as far as networks go) or straight."""
@@ -370,6 +384,25 @@ class Area:
             self, now=self.line_now, plan=self.line_plan, straight=True, walker=None
         )
 
+    def measure_label(self) -> str:
+        """Which measure the figures use, in words: 沿街步行 (from which extract, as of when)
+        or 直线 (and why)."""
+        if self.walks:
+            sources = "; ".join(
+                _("%(district)s: %(source)s, as of %(date)s%(demo)s")
+                % {
+                    "district": n.district,
+                    "source": n.source,
+                    "date": (n.as_of or n.imported).isoformat(),
+                    "demo": _(", demo data") if n.is_demo else "",
+                }
+                for n in self.networks
+            )
+            return _("Walking along streets (%(sources)s)") % {"sources": sources}
+        if self.straight:
+            return _("Straight line, to compare with the walk")
+        return _("Straight line (no street network is loaded for this area)")
+
     @property
     def walks(self) -> bool:
         """Whether any figure shown walks along streets."""
@@ -378,11 +411,10 @@ class Area:
     def off_streets(self) -> list[int]:
         """Ids of the area's compounds farther than coverage.SNAP_M from every street of their
         district's network (each "check this point")."""
-        walked = self.now.walked
-        if not self.networks or walked is None:
+        if not self.networks or self.on_streets is None:
             return []
         networked = np.isin(self.homes.district, [n.district_id for n in self.networks])
-        return self.homes.ids[networked & ~walked].tolist()
+        return self.homes.ids[networked & ~self.on_streets].tolist()
 
     @property
     def label(self) -> str:
@@ -406,6 +438,31 @@ class Area:
 
     def matrix(self, plan: bool) -> coverage.Matrix:
         return self.plan if plan else self.now
+
+    def line_matrix(self, plan: bool) -> coverage.Matrix | None:
+        """The straight-line figures to compare with, where this view walks (else None)."""
+        if not self.walks:
+            return None
+        return self.line_plan if plan else self.line_now
+
+    def line_totals(self, plan: bool) -> dict[str, Cell] | None:
+        """``totals`` by straight line, where this view walks."""
+        if not self.walks:
+            return None
+        return self.measured(True).totals(plan)
+
+    def detour(self, code: str, plan: bool = False) -> float | None:
+        """How much longer the walk to the nearest facility is than the straight line to the
+        nearest, the median over the compounds walked with one within reach both ways."""
+        line = self.line_matrix(plan)
+        if line is None:
+            return None
+        walk = self.matrix(plan).distance[code]
+        straight = line.distance[code]
+        both = self.matrix(plan).walked & np.isfinite(walk) & np.isfinite(straight) & (straight > 0)
+        if not both.any():
+            return None
+        return float(np.median(walk[both] / straight[both]))
 
     @property
     def population(self) -> int:
@@ -541,6 +598,12 @@ class Area:
                 continue
             residents = np.bincount(where, weights=pop * out, minlength=n)
             compounds = np.bincount(where, weights=out, minlength=n)
+            line = self.line_matrix(plan)
+            by_line = (
+                np.bincount(where, weights=pop * (out & line.covered(service.code)), minlength=n)
+                if line is not None
+                else np.zeros(n)
+            )
             farthest = np.full(n, -1.0)
             np.maximum.at(farthest, where[out], matrix.distance[service.code][out])
             for i in np.flatnonzero(compounds > 0).tolist():
@@ -553,6 +616,7 @@ class Area:
                         int(compounds[i]),
                         int(population[i]),
                         None if np.isinf(far) else far,
+                        int(by_line[i]),
                     )
                 )
         gaps.sort(key=lambda g: (-g.residents, g.place.name, g.service.code))
@@ -569,17 +633,24 @@ class Area:
         if place is not None:
             rows = rows[self.homes.community[rows] == place.id]
         covered = {s.code: matrix.covered(s.code) for s in services}
+        line = self.line_matrix(plan)
+        by_line = {s.code: line.covered(s.code) for s in services} if line is not None else {}
+        networked = np.isin(self.homes.district, [n.district_id for n in self.networks])
+        walked = self.on_streets if self.on_streets is not None else networked
         result = []
         for row in rows.tolist():
             walks = []
             for s in services:
                 fid = int(matrix.nearest[s.code][row])
+                straight = float(line.distance[s.code][row]) if line is not None else math.inf
                 walks.append(
                     Walk(
                         s,
                         self.spots.get(fid) if fid >= 0 else None,
                         float(matrix.distance[s.code][row]) if fid >= 0 else None,
                         bool(covered[s.code][row]),
+                        None if math.isinf(straight) else straight,
+                        bool(by_line[s.code][row]) if by_line else False,
                     )
                 )
             result.append(
@@ -590,6 +661,7 @@ class Area:
                     float(self.homes.lat[row]),
                     float(self.homes.lng[row]),
                     tuple(walks),
+                    bool(networked[row] and not walked[row]),
                 )
             )
         result.sort(key=lambda r: (-r.population, r.name))
@@ -760,6 +832,7 @@ def gather(communities) -> Area:
         line_plan=line_plan,
         networks=_networks(streets),
         walker=walker,
+        on_streets=now.walked if walker is not None else None,
     )
     area.rooms = _rooms(area)
     _place_spots(area, set())

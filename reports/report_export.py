@@ -46,8 +46,8 @@ TABLES = ("summary", "matrix", "gaps", "compounds", "suggestions", "wishes")
 WITH_DEMAND = ("matrix", "wishes")
 
 # Column kinds: how a value is written and formatted.
-TEXT, INT, SHARE, DATE = "text", "int", "share", "date"
-FORMATS = {INT: "#,##0", SHARE: "0%", DATE: "yyyy-mm-dd"}
+TEXT, INT, SHARE, DATE, FLOAT = "text", "int", "share", "date", "float"
+FORMATS = {INT: "#,##0", SHARE: "0%", DATE: "yyyy-mm-dd", FLOAT: "0.00"}
 SHARE_DIGITS = 4  # a share in the CSV: 0.6316
 
 MAX_WIDTH = 50  # characters; longer text wraps when the cell is widened by hand
@@ -138,6 +138,7 @@ def _summary(area: Area, plan: bool, title: str) -> Table:
         [title],
         [_("Generated on"), timezone.localdate()],
         [_("Figures"), _basis(plan)],
+        [_("Distances"), area.measure_label()],
         [_("Residents"), area.population],
         [capfirst(_("Compounds")), len(area.homes.ids)],
         [_("Communities"), len(area.places)],
@@ -152,19 +153,27 @@ def _summary(area: Area, plan: bool, title: str) -> Table:
         Column(_("Residents not covered"), INT),
         Column(_("Gained with the plan"), INT),
     ]
+    line = area.line_totals(plan)
+    if line is not None:
+        columns += [
+            Column(_("Covered by straight line"), INT),
+            Column(_("Detour factor (walk ÷ straight line, median)"), FLOAT),
+        ]
     rows = []
     for s in area.required:
         cell = totals[s.code]
-        rows.append(
-            [
-                s.name,
-                s.distance_m,
-                cell.covered,
-                _share(cell.covered, cell.population),
-                cell.uncovered,
-                planned[s.code].covered - now[s.code].covered,
-            ]
-        )
+        row = [
+            s.name,
+            s.distance_m,
+            cell.covered,
+            _share(cell.covered, cell.population),
+            cell.uncovered,
+            planned[s.code].covered - now[s.code].covered,
+        ]
+        if line is not None:
+            detour = area.detour(s.code, plan)
+            row += [line[s.code].covered, round(detour, 2) if detour is not None else None]
+        rows.append(row)
     return Table(pgettext("report sheet", "Summary"), columns, rows, above, titled=True)
 
 
@@ -220,6 +229,8 @@ def _gaps(area: Area, plan: bool) -> Table:
         Column(_("Share of the community's residents"), SHARE),
         Column(_("Farthest walk (m)"), INT),
     ]
+    if area.walks:
+        columns.append(Column(_("Of them, covered by straight line"), INT))
     rows = [
         [
             g.place.name,
@@ -230,6 +241,7 @@ def _gaps(area: Area, plan: bool) -> Table:
             g.compounds,
             _share(g.residents, g.population),
             None if g.farthest_m is None else round(g.farthest_m),
+            *([g.line_covered] if area.walks else []),
         ]
         for g in area.gap_rows(plan)
     ]
@@ -253,6 +265,12 @@ def _compounds(area: Area, plan: bool) -> Table:
         Column(_("Distance (m)"), INT),
         Column(_("Within the walk")),
     ]
+    if area.walks:
+        columns += [
+            Column(_("Straight line to the nearest (m)"), INT),
+            Column(_("Measured")),
+        ]
+    walked, straight, check = _("walking along streets"), _("straight line"), _("check this point")
     service_names = {s.code: s.name for s in area.required}
     # Beyond the engine's reach there is no nearest facility to name: the cell says so.
     none_within = {
@@ -269,6 +287,14 @@ def _compounds(area: Area, plan: bool) -> Table:
             statuses.get(walk.spot.status, walk.spot.status) if walk.spot else None,
             None if walk.distance_m is None else round(walk.distance_m),
             yes if walk.covered else no,
+            *(
+                [
+                    None if walk.line_m is None else round(walk.line_m),
+                    f"{straight} ({check})" if row.off_streets else walked,
+                ]
+                if area.walks
+                else []
+            ),
         ]
         for row in area.compound_rows(plan)
         for walk in row.walks

@@ -27,6 +27,7 @@ import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+import numpy as np
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -75,6 +76,14 @@ class CategoryRow:
     population: int
     covered: int
     gained: int
+    line_covered: int | None = None  # by straight line, beside walking figures
+    detour: float | None = None  # the median walk over the straight line to the nearest
+
+    @property
+    def line_percent(self) -> int | None:
+        if self.line_covered is None:
+            return None
+        return round(100 * self.line_covered / self.population) if self.population else 0
 
     @property
     def code(self) -> str:
@@ -186,6 +195,7 @@ class Overview:
 
 def overview(area: Area) -> Overview:
     now, then = area.totals(False), area.totals(True)
+    line = area.line_totals(False)
     complete, complete_planned = area.complete(False), area.complete(True)
     figures = area.figures(False)
     counts = area.compound_counts()
@@ -212,6 +222,8 @@ def overview(area: Area) -> Overview:
                 now[s.code].population,
                 now[s.code].covered,
                 then[s.code].covered - now[s.code].covered,
+                line[s.code].covered if line is not None else None,
+                area.detour(s.code),
             )
             for s in area.required
         ),
@@ -219,6 +231,26 @@ def overview(area: Area) -> Overview:
         demand=area.demand_total(),
         busiest=tuple(area.demand_rows(False, DEMAND_SHOWN)),
     )
+
+
+@dataclass(frozen=True)
+class Measure:
+    """How the page's distances were measured, for the line above its figures."""
+
+    walks: bool  # along streets, where a network is loaded
+    straight_chosen: bool  # straight lines asked for, though streets are there
+    networks: tuple[report_data.Network, ...]
+    partly: bool  # some of the area's districts have no network: straight lines there
+
+    @classmethod
+    def of(cls, area: Area) -> "Measure":
+        districts = {int(d) for d in np.unique(area.homes.district)}
+        return cls(
+            area.walks,
+            area.straight,
+            area.networks,
+            bool(area.networks) and bool(districts - {n.district_id for n in area.networks}),
+        )
 
 
 # ---- the controls ----
@@ -230,6 +262,9 @@ class ReportForm(forms.Form):
 
     plan = forms.BooleanField(
         label=_("Count planned and under-construction facilities as open"), required=False
+    )
+    straight = forms.BooleanField(
+        label=_("Measure by straight line instead, to compare"), required=False
     )
     service = forms.ChoiceField(label=_("Service"), required=False)
     sort = forms.CharField(required=False, max_length=30)
@@ -255,6 +290,7 @@ class ReportForm(forms.Form):
         data = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
         return Choices(
             plan=bool(data.get("plan")),
+            straight=bool(data.get("straight")),
             service=data.get("service") or self.default_service,
             sort=data.get("sort") or "",
             descending=data.get("order") == "desc",
@@ -271,11 +307,13 @@ class Choices:
     descending: bool
     k: int
     page: int = 1
+    straight: bool = False
 
     def query(self, *names: str, **override) -> str:
         """A query string of the named controls (non-default ones only), with overrides."""
         values = {
             "plan": "on" if self.plan else "",
+            "straight": "on" if self.straight else "",
             "service": self.service,
             "sort": self.sort,
             "order": "desc" if self.descending else "",
@@ -287,7 +325,7 @@ class Choices:
 
 # The query parameters the pages read: a cache key holds them as asked for, cut short, so a page
 # whose body is cached never needs the categories to validate them first.
-CONTROLS = ("plan", "service", "sort", "order", "k", "page")
+CONTROLS = ("plan", "straight", "service", "sort", "order", "k", "page")
 
 # A city's matrix comes in pages of this many communities; the gap list shows this many of the
 # largest gaps (the exports hold every row).
@@ -403,9 +441,18 @@ def _show(request: HttpRequest, page: Page, *args) -> HttpResponse:
         area = _area(request, scope, mark)
         services = area.required if page.required_only else area.services
         choices = ReportForm(request.GET, services, blank=page.blank).choices()
+        area = area.measured(choices.straight)
         context, shell = page.build(area, choices, *args)
+        context["measure"] = Measure.of(area)
+        context["straight"] = choices.straight
         body = render_to_string(f"{page.template}#body", context, request)
-        entry = {"body": body, "services": services, "choices": choices, "shell": shell}
+        entry = {
+            "body": body,
+            "services": services,
+            "choices": choices,
+            "shell": shell,
+            "can_walk": bool(area.networks),
+        }
         cache.set(key, entry, caching.TIMEOUT)
     if request.htmx:
         response = HttpResponse(entry["body"])
@@ -423,6 +470,8 @@ def _show(request: HttpRequest, page: Page, *args) -> HttpResponse:
                 "tab": page.tab,
                 "wide": page.wide,
                 "plan": choices.plan,
+                "straight": choices.straight,
+                "can_walk": entry.get("can_walk", False),
                 "service": choices.service if "service" in page.controls else None,
                 "k": choices.k if "k" in page.controls else None,
                 "sort": choices.sort,
@@ -481,13 +530,13 @@ def _matrix(area: Area, choices: Choices):
     return {
         "rows": page.object_list,
         "page": page if page.paginator.num_pages > 1 else None,
-        "page_query": choices.query("plan", "sort", "order"),
+        "page_query": choices.query("plan", "straight", "sort", "order"),
         "columns": links,
         "service_links": [links[s.code] for s in area.required],
         "demand_links": [links["waiting"], links["wishes"]],
         "services": area.required,
         "plan": choices.plan,
-        "export_query": choices.query("plan"),
+        "export_query": choices.query("plan", "straight"),
     }, {}
 
 
@@ -516,7 +565,7 @@ def _sort_links(required, sort: str, descending: bool, choices: Choices) -> dict
         links[key] = SortLink(
             key,
             str(label),
-            choices.query("plan", sort=key, order=order),
+            choices.query("plan", "straight", sort=key, order=order),
             ("descending" if descending else "ascending") if now else "",
         )
     return links
@@ -538,7 +587,7 @@ def _community(area: Area, choices: Choices, slug: str):
         "complete": area.complete(choices.plan)[place.id],
         "population": next(iter(cells.values())).population if cells else 0,
         "compounds": area.compound_rows(choices.plan, place),
-        "export_query": choices.query("plan"),
+        "export_query": choices.query("plan", "straight"),
         "demand": demand,
         "wishes": [
             WishRow(wish, tuple(Named(area.service(c), cells[c]) for c in wish.codes if c in cells))
@@ -583,7 +632,7 @@ def _gaps(area: Area, choices: Choices):
         "service": area.service(choices.service) if choices.service else None,
         "residents": sum(g.residents for g in gaps),
         "population": area.population,
-        "export_query": choices.query("plan", "service"),
+        "export_query": choices.query("plan", "straight", "service"),
     }, {}
 
 
@@ -599,7 +648,7 @@ def _sites(area: Area, choices: Choices):
         "area_map": _map(area, choices.service, choices.plan, suggestions),
         "map_title": _("Map: residents within walking distance of a %(service)s")
         % {"service": suggestions.service.name},
-        "export_query": choices.query("plan", "service", "k"),
+        "export_query": choices.query("plan", "straight", "service", "k"),
         "rooms": [
             (room, names[room.community_id], room.floor_area >= suggestions.min_floor_area)
             for room in area.rooms
@@ -684,7 +733,8 @@ def _export(request: HttpRequest, name: str, make, demand: bool = False) -> byte
     content = cache.get(key)
     if content is None:
         area = _area(request, scope, mark)
-        content = make(area, ReportForm(request.GET, area.services).choices())
+        choices = ReportForm(request.GET, area.services).choices()
+        content = make(area.measured(choices.straight), choices)
         cache.set(key, content, caching.TIMEOUT)
     return content
 

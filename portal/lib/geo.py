@@ -1,7 +1,7 @@
 """Straight-line distances and walking times between WGS-84 points.
 
-Every distance the portal shows or compares is a straight line (as the planning standards measure
-walking circles), computed here and nowhere else. Over the few kilometres of a living circle the
+Every straight line the portal shows or compares is computed here and nowhere else (walks along
+streets add up such lines: streets.network). Over the few kilometres of a living circle the
 equirectangular approximation differs from the great-circle distance by far less than a metre.
 """
 
@@ -23,6 +23,16 @@ def distance_m(a: Point, b: Point) -> float:
     dy = (b[0] - a[0]) * METRES_PER_DEGREE
     dx = (b[1] - a[1]) * METRES_PER_DEGREE * math.cos(mean_lat)
     return math.hypot(dx, dy)
+
+
+def distances_m(lat, lng, to_lat, to_lng):
+    """``distance_m`` over numpy arrays: from many points to one, or pairwise."""
+    import numpy as np
+
+    mean_lat = np.radians((lat + to_lat) / 2)
+    dy = (to_lat - lat) * METRES_PER_DEGREE
+    dx = (to_lng - lng) * METRES_PER_DEGREE * np.cos(mean_lat)
+    return np.hypot(dx, dy)
 
 
 def walking_minutes(metres: float) -> int:

@@ -237,9 +237,10 @@ def many_facilities(compound_b, canteen, clock):
 def test_search_runs_a_constant_number_of_queries(
     client, compound_b, many_facilities, django_assert_max_num_queries
 ):
-    # categories, communities, compound count and choices, the count, the page, and the page's
-    # hours, photos and coming exceptions
-    with django_assert_max_num_queries(10):
+    # categories, communities, compound count and choices, the compound's gates and its
+    # district's street network (none here), the count, the page, and the page's hours, photos
+    # and coming exceptions
+    with django_assert_max_num_queries(12):
         response = client.get(SEARCH, {"q": "设施", "near": compound_b.pk, "distance": 2000})
     assert len(names(response)) == 20
     with django_assert_max_num_queries(10):
@@ -260,7 +261,7 @@ def test_home_and_community_page_run_a_constant_number_of_queries(
 ):
     with django_assert_max_num_queries(11):  # 10, and the courses with seats left
         assert client.get("/").status_code == 200
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):  # 7, and whether the district has streets
         response = client.get(canteen.community.get_absolute_url())
     assert response.content.decode().count("设施") >= 320
 

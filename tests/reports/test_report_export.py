@@ -119,7 +119,7 @@ def test_six_sheets_each_with_a_bold_frozen_header_and_a_filter_over_the_table(a
         workbook = book(area)
     assert workbook.sheetnames == SHEETS_EN
     expected_freeze = {
-        "Summary": "A10",
+        "Summary": "A11",
         "Matrix": "B2",
         "Gaps": "B2",
         "Compounds": "B2",
@@ -186,7 +186,7 @@ def test_sheet_names_are_valid_for_excel_whatever_the_translation():
 @pytest.mark.parametrize("plan", [False, True])
 def test_the_summary_gives_the_facts_and_each_required_services_figures(area, plan):
     sheet = book(area, plan=plan).worksheets[0]
-    facts = {row[0].value: row[1] for row in sheet.iter_rows(min_row=2, max_row=7)}
+    facts = {row[0].value: row[1] for row in sheet.iter_rows(min_row=2, max_row=8)}
     generated = sheet["B2"]
     assert generated.is_date and generated.value.date() == timezone.localdate()
     assert isinstance(generated.value, datetime)
@@ -197,6 +197,8 @@ def test_the_summary_gives_the_facts_and_each_required_services_figures(area, pl
     assert facts["小区数"].value == 2
     assert facts["社区"].value == 2
     assert facts["完整社区"].value == sum(area.complete(plan).values())
+    # No street network here: the sheet says the distances are straight lines, and why.
+    assert facts["距离"].value == "直线（本区域尚未导入街道网络）"
 
     headers, rows = table(sheet)
     assert headers[0] == "服务"

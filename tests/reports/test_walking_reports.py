@@ -3,50 +3,16 @@ edit exactly as a fresh gathering would compute it, and side by side with the st
 
 import numpy as np
 import pytest
-from django.utils import timezone
 
 from communities.models import Community, CompoundGate
 from facilities.models import Facility
 from portal.lib import geo
-from reports import coverage, report_data
-from streets.models import StreetEdge, StreetNetwork, StreetNode
+from reports import report_data
+from streets import network
 from tests.facilities.conftest import category, place
+from tests.streets.hand_made import store_network
 
 pytestmark = pytest.mark.django_db
-
-
-def store_network(district, points, pairs) -> StreetNetwork:
-    """A hand-made network: ``points`` (lat, lng) joined by ``pairs`` of their indices."""
-    lats = [p[0] for p in points]
-    lngs = [p[1] for p in points]
-    network = StreetNetwork.objects.create(
-        district=district,
-        source_name="test.osm.pbf",
-        source_sha256="0" * 64,
-        imported_at=timezone.now(),
-        south=min(lats) - 0.01,
-        west=min(lngs) - 0.01,
-        north=max(lats) + 0.01,
-        east=max(lngs) + 0.01,
-        node_count=len(points),
-        edge_count=len(pairs),
-        length_km=0,
-    )
-    nodes = StreetNode.objects.bulk_create(
-        StreetNode(network=network, osm_id=i + 1, latitude=lat, longitude=lng)
-        for i, (lat, lng) in enumerate(points)
-    )
-    StreetEdge.objects.bulk_create(
-        StreetEdge(
-            network=network,
-            source=nodes[a],
-            target=nodes[b],
-            length_m=geo.distance_m(points[a], points[b]),
-            kind="residential",
-        )
-        for a, b in pairs
-    )
-    return network
 
 
 @pytest.fixture
@@ -162,7 +128,7 @@ def test_walking_survives_the_shared_cache(compound_a, block):
     block.save()
     area = report_data.refresh(area)
     assert canteen_walk(area) == pytest.approx(20 + 100 + 10, abs=1)
-    coverage._networks.clear()
+    network._networks.clear()
     block.latitude, block.longitude = geo.offset(compound_a.point, -30, 200)
     block.save()
     assert canteen_walk(report_data.refresh(area)) == pytest.approx(20 + 200 + 10, abs=1)
