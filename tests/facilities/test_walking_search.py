@@ -101,3 +101,29 @@ def test_a_walked_community_page_runs_a_constant_number_of_queries(
     Facility.objects.get(name="南街食堂").save()  # a new content version: rendered again
     with django_assert_max_num_queries(9):  # 8, and the compounds' gates
         assert client.get(url).status_code == 200
+
+
+def test_the_desk_lists_points_far_from_every_street(
+    compound_a, far_compound, across_the_tracks, staff_a
+):
+    from tests.conftest import client_for
+
+    lost = place(far_compound, north=10, community=compound_a.community,
+                 category=category("library"), name="山上书屋")  # fmt: skip
+    page = client_for(staff_a).get("/admin/").content.decode()
+    # The two lists under "check this point" (their headings name the 200 m).
+    lists = re.findall(r"<h3>[^<]*200[^<]*</h3>\s*(?:<p>[^<]*</p>)?\s*<ul[^>]*>(.*?)</ul>", page)
+    assert len(lists) == 2
+    desk = "".join(lists)
+    assert f"/admin/communities/residentialcompound/{far_compound.pk}/change/" in desk
+    assert f"/admin/facilities/facility/{lost.pk}/change/" in desk
+    # The compound and canteens on the streets are not listed.
+    assert f"/residentialcompound/{compound_a.pk}/change/" not in desk
+    assert "北街食堂" not in desk and "南街食堂" not in desk
+    # A gate by the street takes the compound off the list.
+    CompoundGate.objects.create(
+        compound=far_compound, name="南门",
+        latitude=geo.offset(compound_a.point, 330, 0)[0], longitude=compound_a.longitude,
+    )  # fmt: skip
+    page = client_for(staff_a).get("/admin/").content.decode()
+    assert f"/residentialcompound/{far_compound.pk}/change/" not in page
