@@ -75,6 +75,21 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Line:
+    """A street segment or a walk to draw, as (lat, lng) points."""
+
+    points: tuple[tuple[float, float], ...]
+    major: bool = False  # a main road (drawn wider)
+    label: str = ""  # a walk's: from which compound to which facility
+
+
+@dataclass(frozen=True)
+class WalkPath:
+    d: str  # SVG path data
+    label: str
+
+
+@dataclass(frozen=True)
 class HomeMarker:
     x: float
     y: float
@@ -174,6 +189,11 @@ class AreaMap:
     home_r_max: float  # its radius
     sites_open: int
     sites_planned: int
+    # Streets under everything (path data, whole pixels: a district's streets stay small), and
+    # the walks drawn above the homes.
+    streets_major: str = ""
+    streets_minor: str = ""
+    walks: tuple[WalkPath, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -214,11 +234,15 @@ def layout(
     reach_m: int | None = None,
     width: int = 800,
     max_height: int = 640,
+    streets: Sequence[Line] = (),
+    walks: Sequence[Line] = (),
 ) -> AreaMap:
     """Fit every compound, facility and candidate into a canvas ``width`` wide, north up.
 
     The height follows the area's shape up to ``max_height``; a taller area is scaled to fit and
     centred across. ``reach_m`` draws the category's walking distance around each suggested site.
+    ``streets`` are drawn under the points (they do not widen the map) and ``walks`` above the
+    homes.
     """
     if width < 200 or max_height < MIN_HEIGHT:
         raise ValueError(f"a {width}×{max_height} canvas is too small for an area map")
@@ -282,6 +306,10 @@ def layout(
         tuple(Circle(p.x, p.y, round(reach_m * scale, 1), p.rank) for p in picks) if reach_m else ()
     )
 
+    def d(points: Sequence[tuple[float, float]]) -> str:
+        xy = [project(lat, lng) for lat, lng in points]
+        return "M" + "L".join(f"{x:.0f} {y:.0f}" for x, y in xy)
+
     # The longest round length that takes at most a quarter of the width.
     bar_m = max(
         (m for m in SCALE_BAR_METRES if m * scale <= width / 4), default=SCALE_BAR_METRES[0]
@@ -304,6 +332,9 @@ def layout(
         home_r_max=r_max,
         sites_open=sum(not s.planned for s in sites),
         sites_planned=sum(s.planned for s in sites),
+        streets_major="".join(d(line.points) for line in streets if line.major),
+        streets_minor="".join(d(line.points) for line in streets if not line.major),
+        walks=tuple(WalkPath(d(w.points), w.label) for w in walks if len(w.points) > 1),
     )
 
 

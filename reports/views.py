@@ -47,8 +47,10 @@ from django.views.decorators.vary import vary_on_headers
 from communities import access
 from communities.models import Community
 from portal import caching
+from portal.lib import geo
 from reports import area_map, report_data, report_export
 from reports.report_data import Area, Service
+from streets import network
 
 # The bar chart's geometry, in SVG user units: each row a label line above its bar, the share
 # written after the bar, so the chart reads without telling colours apart.
@@ -579,7 +581,19 @@ def _community(area: Area, choices: Choices, slug: str):
         raise Http404
     cells = area.figures(choices.plan)[place.id]
     demand = area.demand_of(place.id)
+    # The map's service: the one chosen, else the required one leaving most residents out.
+    service = area.service(choices.service) if choices.service else None
+    if service is None and area.required:
+        service = max(
+            area.required, key=lambda s: (cells[s.code].uncovered, -area.required.index(s))
+        )
     return {
+        "service": service,
+        "area_map": _community_map(area, place, service.code, choices.plan) if service else None,
+        "map_title": _("%(service)s within walking distance of %(community)s's compounds")
+        % {"service": service.name, "community": place.name}
+        if service
+        else "",
         "place": place,
         "plan": choices.plan,
         "services": area.required,
@@ -668,6 +682,9 @@ community_page = _report_view(
         "reports/community.html",
         "matrix",
         _community,
+        controls=("service",),
+        required_only=True,
+        blank=_("The service leaving most residents out"),
         wide=True,
         demand=True,
     )
@@ -718,6 +735,135 @@ def _map(area: Area, code: str, plan: bool, suggestions: report_data.Suggestions
         ],
         [area_map.Candidate(r.name, r.latitude, r.longitude, rank.get(r.id)) for r in area.rooms],
         reach_m=suggestions.service.distance_m,
+        streets=_street_lines(area, homes.lat, homes.lng),
+    )
+
+
+# A map draws at most this many street segments (main roads first): a district's every lane
+# would weigh more than the rest of the page.
+STREET_BUDGET = 2500
+# And at most this many walks.
+WALKS_DRAWN = 40
+
+
+def _street_lines(area: Area, lat: np.ndarray, lng: np.ndarray) -> list[area_map.Line]:
+    """The streets of the area's networks around the given points, for a map."""
+    if not area.walks or not len(lat):
+        return []
+    pad = 300 / geo.METRES_PER_DEGREE
+    south, north = float(lat.min()) - pad, float(lat.max()) + pad
+    west, east = float(lng.min()) - pad * 1.5, float(lng.max()) + pad * 1.5
+    lines = []
+    streets = network.load_streets(n.district_id for n in area.networks)
+    budget = STREET_BUDGET
+    for walked in streets.values():
+        edges, major = walked.segments_in(south, west, north, east, budget)
+        budget -= len(edges)
+        for e, big in zip(edges.tolist(), major.tolist(), strict=True):
+            a, b = walked.source[e], walked.target[e]
+            lines.append(
+                area_map.Line(((walked.lat[a], walked.lng[a]), (walked.lat[b], walked.lng[b])), big)
+            )
+    return lines
+
+
+def _walk_lines(area: Area, rows: list[int], code: str, plan: bool) -> list[area_map.Line]:
+    """The walk along the streets from each of the compounds at ``rows`` that is beyond the
+    walking distance of ``code`` (but has a facility within reach) to its nearest facility: from
+    its best gate to the facility's door."""
+    if not area.walks:
+        return []
+    matrix = area.matrix(plan)
+    homes = area.homes
+    covered = matrix.covered(code)
+    streets = network.load_streets(n.district_id for n in area.networks)
+    starts = homes.starts()
+    reach = 2 * (area.service(code).distance_m if area.service(code) else 0)
+    lines = []
+    for row in rows:
+        fid = int(matrix.nearest[code][row])
+        walked = streets.get(int(homes.district[row]))
+        spot = area.spots.get(fid)
+        if covered[row] or fid < 0 or walked is None or spot is None or len(lines) >= WALKS_DRAWN:
+            continue
+        mine = starts.home == row
+        gates = walked.place(starts.lat[mine], starts.lng[mine])
+        door = walked.place(np.array([spot.latitude]), np.array([spot.longitude]))
+        metres = [
+            float(walked.walk(_one(gates, i), door, reach)[0]) for i in range(len(gates.edge))
+        ]
+        best = int(np.argmin(metres))
+        if not np.isfinite(metres[best]):
+            continue
+        nodes = walked.path(_one(gates, best), door, reach)
+        if nodes is None:
+            continue
+        gate = (float(starts.lat[mine][best]), float(starts.lng[mine][best]))
+        points = [
+            gate,
+            _spot(walked, gates, best),
+            *((float(walked.lat[n]), float(walked.lng[n])) for n in nodes),
+            _spot(walked, door, 0),
+            (spot.latitude, spot.longitude),
+        ]
+        name = area.home_names[row]
+        label = _("%(compound)s to %(facility)s: %(metres)s m on foot") % {
+            "compound": name,
+            "facility": spot.name,
+            "metres": f"{metres[best]:,.0f}",
+        }
+        lines.append(area_map.Line(tuple(points), label=label))
+    return lines
+
+
+def _one(placed: network.Placed, i: int) -> network.Placed:
+    return network.Placed(
+        placed.edge[i : i + 1], placed.along[i : i + 1], placed.offset_m[i : i + 1]
+    )
+
+
+def _spot(walked: network.Streets, placed: network.Placed, i: int) -> tuple[float, float]:
+    """Where the ``i``-th placed point meets its street."""
+    e, t = int(placed.edge[i]), float(placed.along[i])
+    a, b = walked.source[e], walked.target[e]
+    return (
+        float(walked.lat[a] + t * (walked.lat[b] - walked.lat[a])),
+        float(walked.lng[a] + t * (walked.lng[b] - walked.lng[a])),
+    )
+
+
+def _community_map(area: Area, place, code: str, plan: bool):
+    """One service's map of a community: its compounds, covered or not, the facilities nearest to
+    them or in the community, the streets, and each uncovered compound's walk."""
+    matrix = area.matrix(plan)
+    homes = area.homes
+    rows = np.flatnonzero(homes.community == place.id)
+    covered = matrix.covered(code)
+    nearest = {int(matrix.nearest[code][r]) for r in rows.tolist()}
+    statuses = report_data.coverage.WITH_PLANNED if plan else report_data.coverage.SERVING
+    sites = [
+        s
+        for s in area.spots.values()
+        if code in s.codes
+        and s.status in statuses
+        and (s.community_id == place.id or s.id in nearest)
+    ]
+    lat = np.concatenate([homes.lat[rows], [s.latitude for s in sites]])
+    lng = np.concatenate([homes.lng[rows], [s.longitude for s in sites]])
+    return area_map.layout(
+        [
+            area_map.Home(
+                area.home_names[r],
+                float(homes.lat[r]),
+                float(homes.lng[r]),
+                int(homes.population[r]),
+                bool(covered[r]),
+            )
+            for r in rows.tolist()
+        ],
+        [area_map.Site(s.name, s.latitude, s.longitude, planned=s.planned) for s in sites],
+        streets=_street_lines(area, lat, lng),
+        walks=_walk_lines(area, rows.tolist(), code, plan),
     )
 
 

@@ -27,6 +27,10 @@ from scipy.spatial import cKDTree
 from portal.lib import geo
 
 SNAP_M = 200.0
+# The streets a map draws first, and alone when a district's minor ones would not fit.
+MAJOR = frozenset(
+    {"primary", "primary_link", "secondary", "secondary_link", "tertiary", "tertiary_link", "trunk"}
+)
 # Edges are indexed by pieces at most this long, so the nearest piece's midpoint is at most half
 # of it farther than the piece itself: the search is exact.
 PIECE_M = 40.0
@@ -238,6 +242,57 @@ class Streets:
         best = best + ends.offset_m[reached]
         result[reached] = np.where(best <= limit_m, best, np.inf)
         return result
+
+    def path(self, start: Placed, end: Placed, limit_m: float) -> list[int] | None:
+        """The street nodes of the shortest walk from one placed point to another (both on the
+        streets), in order; [] when the walk stays on their shared edge; None beyond
+        ``limit_m``."""
+        a, b = int(start.edge[0]), int(end.edge[0])
+        if a < 0 or b < 0:
+            return None
+        roots = [int(self.source[a]), int(self.target[a])]
+        out = [
+            float(start.along[0] * self.length_m[a]),
+            float((1 - start.along[0]) * self.length_m[a]),
+        ]
+        dist, previous = dijkstra(
+            self.graph, directed=True, indices=roots, limit=limit_m, return_predecessors=True
+        )
+        into = [
+            (int(self.source[b]), float(end.along[0] * self.length_m[b])),
+            (int(self.target[b]), float((1 - end.along[0]) * self.length_m[b])),
+        ]
+        best, chosen = math.inf, None
+        for r in range(2):
+            for node, last in into:
+                total = out[r] + dist[r, node] + last
+                if total < best:
+                    best, chosen = total, (r, node)
+        if a == b and abs(float(start.along[0] - end.along[0])) * self.length_m[a] <= best:
+            return []
+        if chosen is None or best > limit_m:
+            return None
+        r, node = chosen
+        nodes = [node]
+        while nodes[-1] != roots[r]:
+            nodes.append(int(previous[r, nodes[-1]]))
+        return nodes[::-1]
+
+    def segments_in(
+        self, south: float, west: float, north: float, east: float, budget: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The edges with an end inside the box, as many as ``budget`` allows: minor ones only
+        when all fit, then major ones, longest first. (edge indices, whether each is major)."""
+        inside = (self.lat >= south) & (self.lat <= north) & (self.lng >= west) & (self.lng <= east)
+        edges = np.flatnonzero(inside[self.source] | inside[self.target])
+        major_kinds = np.array([k in MAJOR for k in self.kinds], dtype=bool)
+        major = major_kinds[self.kind[edges]] if len(self.kinds) else np.zeros(len(edges), bool)
+        if len(edges) > budget:
+            edges, major = edges[major], major[major]
+            if len(edges) > budget:
+                keep = np.argsort(-self.length_m[edges], kind="stable")[:budget]
+                edges, major = edges[keep], major[keep]
+        return edges, major
 
     def walks(
         self,

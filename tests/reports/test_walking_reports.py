@@ -1,6 +1,8 @@
 """The reports walk along a district's streets: from a compound's gates, kept current after an
 edit exactly as a fresh gathering would compute it, and side by side with the straight line."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -132,3 +134,38 @@ def test_walking_survives_the_shared_cache(compound_a, block):
     block.latitude, block.longitude = geo.offset(compound_a.point, -30, 200)
     block.save()
     assert canteen_walk(report_data.refresh(area)) == pytest.approx(20 + 200 + 10, abs=1)
+
+
+def test_the_community_report_draws_the_walk_and_switches_to_straight_lines(
+    official, compound_a, block
+):
+    from tests.conftest import client_for
+
+    client = client_for(official)
+    url = f"/reports/communities/{compound_a.community.slug}/?service=canteen"
+    page = client.get(url).content.decode()
+    # The streets under the map, and the walk round the block drawn on it.
+    assert 'class="area-map__streets area-map__streets--minor"' in page
+    walks = re.findall(r'<g class="area-map__walks".*?</g>', page, re.S)
+    assert len(walks) == 1 and "新竹一区" in walks[0] and "930" in walks[0]
+    assert 'name="straight"' in page
+    assert "test.osm.pbf" in page
+    # The table says the canteen is within reach only as the crow flies.
+    assert "270" in page and "walk__detour" in page
+    straight = client.get(url + "&straight=on").content.decode()
+    assert "area-map__walks" not in straight and "walk__detour" not in straight
+    # By straight line the compound is covered: the table marks it ✓.
+    assert re.search(r'walk walk--in">\s*<span class="walk__mark">✓</span> 270 m', straight)
+    assert re.search(r'walk walk--out">\s*<span class="walk__mark">✗</span> 930 m', page)
+    assert len(page.encode()) < 100_000
+
+
+def test_the_gap_list_counts_who_a_straight_line_would_call_covered(official, compound_a, block):
+    from tests.conftest import client_for
+
+    page = client_for(official).get("/reports/gaps/?service=canteen").content.decode()
+    row = re.search(r"<tr>\s*<th scope=\"row\"><a [^>]*>新竹社区</a></th>.*?</tr>", page, re.S)
+    assert row is not None
+    # All of 新竹一区's 1,200 residents are beyond the walk, and all within the straight line.
+    cells = re.findall(r'<td class="num"[^>]*>([^<]*)</td>', row.group(0))
+    assert cells[0] == "1,200" and cells[-1] == "1,200"
