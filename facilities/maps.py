@@ -136,6 +136,9 @@ class MapView:
     scale_bar_y: float
     north_x: float  # the tip of the north arrow
     north_y: float
+    # The streets under everything, as SVG path data in whole pixels (main roads apart).
+    streets_major: str = ""
+    streets_minor: str = ""
 
     @property
     def subject(self) -> Marker:
@@ -192,11 +195,13 @@ def layout(
     height: int = 400,
     radius_m: int = 600,
     limit: int = 12,
+    streets: Sequence[tuple[geo.Point, geo.Point, bool]] = (),
 ) -> MapView:
     """Place the subject at the centre and the nearest ``limit`` others within ``radius_m``.
 
     Places farther than ``radius_m`` are dropped even where the wider side of the canvas has room
     for them, so the map, its description ("within 600 m") and the list below it agree.
+    ``streets`` ((end, end, main road) segments) are drawn under everything.
     """
     if subject.kind != FACILITY:
         raise ValueError("the subject of a map is a facility")
@@ -227,7 +232,22 @@ def layout(
     bar_m = max(
         (m for m in SCALE_BAR_METRES if m * scale <= width / 4), default=SCALE_BAR_METRES[0]
     )
+
+    def path(major: bool) -> str:
+        return "".join(
+            "M{:.0f} {:.0f}L{:.0f} {:.0f}".format(*project_point(a), *project_point(b))
+            for a, b, big in streets
+            if big == major
+        )
+
+    def project_point(point: geo.Point) -> tuple[float, float]:
+        north = (point[0] - subject.latitude) * geo.METRES_PER_DEGREE
+        east = (point[1] - subject.longitude) * geo.METRES_PER_DEGREE * cos_lat
+        return cx + east * scale, cy - north * scale
+
     view = MapView(
+        streets_major=path(True),
+        streets_minor=path(False),
         width=width,
         height=height,
         markers=(),

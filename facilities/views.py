@@ -463,7 +463,13 @@ def _map(facility: Facility, neighbours: list[Facility], compounds: list[Residen
         )
         for f in neighbours
     ]
-    return maps.layout(subject, others, radius_m=MAP_RADIUS_M)
+    walked = walking.for_district(facility.community.subdistrict.district_id)
+    return maps.layout(
+        subject,
+        others,
+        radius_m=MAP_RADIUS_M,
+        streets=walking.segments(walked, facility.point, MAP_RADIUS_M * 1.5) if walked else (),
+    )
 
 
 def category_counts() -> dict[int, int]:

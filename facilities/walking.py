@@ -97,3 +97,20 @@ def rows(page: list[tuple[int, float]]) -> list[Facility]:
         facility.distance = metres
         result.append(facility)
     return result
+
+
+# A facility's map draws at most this many street segments, main roads first.
+MAP_STREETS = 1500
+
+
+def segments(walked: Walked, point: geo.Point, metres: float) -> list:
+    """The street segments around ``point`` for a facility's map: (end, end, main road)."""
+    south, north, west, east = geo.bounding_box(point, metres)
+    streets = walked.streets
+    edges, major = streets.segments_in(south, west, north, east, MAP_STREETS)
+    lat, lng = streets.lat, streets.lng
+    a, b = streets.source[edges], streets.target[edges]
+    return [
+        ((lat[i], lng[i]), (lat[j], lng[j]), big)
+        for i, j, big in zip(a.tolist(), b.tolist(), major.tolist(), strict=True)
+    ]

@@ -127,3 +127,11 @@ def test_the_desk_lists_points_far_from_every_street(
     )  # fmt: skip
     page = client_for(staff_a).get("/admin/").content.decode()
     assert f"/residentialcompound/{far_compound.pk}/change/" not in page
+
+
+def test_the_facility_page_draws_the_streets_under_its_map(client, across_the_tracks):
+    north, _south = across_the_tracks
+    page = client.get(north.get_absolute_url()).content.decode()
+    minor = re.search(r'class="map__streets map__streets--minor" d="([^"]+)"', page)
+    # The three streets of the block, each one segment.
+    assert minor is not None and minor.group(1).count("M") == 3
