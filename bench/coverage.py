@@ -7,7 +7,9 @@ DATABASE_URL names; left in place so the next run is quick — ``generate_city -
 then prints: the full-city matrix from the database (load + compute); the same figures from a
 plain analyst pipeline (psycopg straight to the tables, one cKDTree per category) and the ratio,
 checking both count the same covered compounds; a district-sized run; an incremental update; the
-greedy top 10 among 500 candidate sites; the officials' report area for the whole city,
+greedy top 10 among 500 candidate sites; walking along the generated streets (the full city,
+a district-sized corner, the finder near one compound, and a plain one-Dijkstra-per-compound
+pipeline for comparison); the officials' report area for the whole city (walked),
 gathered and then kept current through report_data.refresh as a canteen is added, moved and
 closed; peak memory. Not a test: it reports.
 """
@@ -37,6 +39,7 @@ from communities.models import District, ResidentialCompound  # noqa: E402
 from facilities.management.commands.generate_city import DISTRICT_CODE  # noqa: E402
 from portal.lib import geo  # noqa: E402
 from reports import coverage  # noqa: E402
+from streets import network  # noqa: E402
 
 COMPOUNDS, FACILITIES = 20_000, 50_000
 
@@ -183,11 +186,112 @@ def main() -> None:
         f"{sum(p.gained for p in picks)} residents newly within 500 m"
     )
 
+    walking(district_id, homes, sites, circles)
+
     report_area(district_id, homes)
 
     # ru_maxrss is in kilobytes on Linux.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (max RSS of the process): {peak:.0f} MB")
+
+
+def walking(district_id: int, homes, sites, circles) -> None:
+    """Walking along the generated streets: reading the network, the full city walked, a
+    district-sized corner, the finder near one compound, and a plain pipeline (one Dijkstra per
+    compound) for comparison."""
+    from facilities import walking as finder
+    from facilities.models import Facility
+
+    network._networks.clear()
+    read_s, streets = timed(lambda: coverage.load_streets([district_id]))
+    if not streets:
+        print("walking: the generated city has no street network (generate_city makes one)")
+        return
+    walked = streets[district_id]
+    print(
+        f"street network: {walked.nodes:,} nodes, {len(walked.source):,} edges; "
+        f"read and indexed once per process: {read_s:.3f} s"
+    )
+    full_s, matrix = timed(
+        lambda: coverage.compute(
+            homes, sites, circles, walker=coverage.Walker(streets, homes, sites)
+        ),
+        repeats=3,
+    )
+    line = coverage.compute(homes, sites, circles)
+    print(f"full city walked (place every gate and facility, 18 searches): {full_s:.3f} s")
+    pop = homes.population
+    for code in ("canteen", "health_station", "elderly_care"):
+        walk_share = (pop * matrix.covered(code)).sum() / pop.sum()
+        line_share = (pop * line.covered(code)).sum() / pop.sum()
+        both = np.isfinite(matrix.distance[code]) & np.isfinite(line.distance[code])
+        detour = np.median(matrix.distance[code][both] / line.distance[code][both])
+        print(
+            f"  {code}: covered on foot {walk_share:.1%}, by straight line {line_share:.1%}, "
+            f"median detour ×{detour:.2f}"
+        )
+    print(f"  compounds walked from a gate on the streets: {matrix.walked.mean():.1%}")
+
+    order = np.argsort(homes.lat + homes.lng)
+    corner = homes.subset(order[:1500])
+    district_s, _ = timed(
+        lambda: coverage.compute(
+            corner, sites, circles, walker=coverage.Walker(streets, corner, sites)
+        ),
+        repeats=5,
+    )
+    ms = district_s * 1000
+    print(f"district-sized corner walked (1,500 compounds, every facility): {ms:.0f} ms")
+
+    # The finder near one compound: the walk from its gates to every facility within 1 km.
+    from communities.models import CompoundGate
+
+    r = random.Random(3)
+    times = []
+    ranked = 0
+    for _ in range(30):
+        compound = ResidentialCompound.objects.get(pk=int(homes.ids[r.randrange(len(homes.ids))]))
+        starts = [
+            (lat, lng)
+            for lat, lng in CompoundGate.objects.filter(compound=compound).values_list(
+                "latitude", "longitude"
+            )
+        ] or [compound.point]
+        start = time.perf_counter()
+        found = finder.rank(
+            finder.for_district(district_id),
+            starts,
+            Facility.objects.visible().near(compound.point, 1000),
+            1000,
+        )
+        times.append(time.perf_counter() - start)
+        ranked += len(found[0]) if found else 0
+    print(
+        f"near search walked for one compound (every facility within 1 km on foot, "
+        f"{ranked / 30:.0f} on average): median {statistics.median(times) * 1000:.1f} ms, "
+        f"slowest {max(times) * 1000:.1f} ms"
+    )
+
+    # The plain pipeline: for each compound, one Dijkstra from its gates, then the nearest of
+    # every category among the facilities placed on the streets. Timed on a sample.
+    sample = np.random.default_rng(4).choice(len(homes.ids), size=300, replace=False)
+    ends = walked.place(sites.lat, sites.lng)
+    starts = homes.starts()
+    limit = 2 * max(c.distance_m for c in circles)
+    rows_of = {c.code: sites.rows_for(c.code, coverage.SERVING) for c in circles}
+    start = time.perf_counter()
+    for row in sample.tolist():
+        mine = starts.home == row
+        placed = walked.place(starts.lat[mine], starts.lng[mine])
+        metres = walked.walk(placed, ends, limit)
+        nearest = {code: metres[rows].min() for code, rows in rows_of.items() if len(rows)}
+    assert nearest
+    per = (time.perf_counter() - start) / len(sample)
+    plain_s = per * len(homes.ids)
+    print(
+        f"plain pipeline (one Dijkstra per compound): {per * 1000:.1f} ms a compound, "
+        f"{plain_s:.0f} s for the city; plain / engine = {plain_s / full_s:.0f}"
+    )
 
 
 def report_area(district_id: int, homes: coverage.Homes) -> None:

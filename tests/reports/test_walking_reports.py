@@ -169,3 +169,38 @@ def test_the_gap_list_counts_who_a_straight_line_would_call_covered(official, co
     # All of 新竹一区's 1,200 residents are beyond the walk, and all within the straight line.
     cells = re.findall(r'<td class="num"[^>]*>([^<]*)</td>', row.group(0))
     assert cells[0] == "1,200" and cells[-1] == "1,200"
+
+
+def test_a_gate_added_in_the_admin_moves_the_figures_on_the_next_request(
+    official, staff_a, compound_a, block
+):
+    from tests.conftest import client_for
+
+    reader = client_for(official)
+    url = f"/reports/communities/{compound_a.community.slug}/?service=canteen"
+    before = reader.get(url).content.decode()
+    assert re.search(r'walk walk--out">\s*<span class="walk__mark">✗</span> 930 m', before)
+    lat, lng = geo.offset(compound_a.point, 290, 0)
+    response = client_for(staff_a).post(
+        f"/admin/communities/residentialcompound/{compound_a.pk}/change/",
+        {
+            "name": compound_a.name,
+            "community": compound_a.community_id,
+            "population": compound_a.population,
+            "households": compound_a.households,
+            "latitude": compound_a.latitude,
+            "longitude": compound_a.longitude,
+            "gates-TOTAL_FORMS": "1",
+            "gates-INITIAL_FORMS": "0",
+            "gates-MIN_NUM_FORMS": "0",
+            "gates-MAX_NUM_FORMS": "1000",
+            "gates-0-name": "北门",
+            "gates-0-latitude": lat,
+            "gates-0-longitude": lng,
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert compound_a.gates.get().name == "北门"
+    after = reader.get(url).content.decode()
+    # From the north gate: 10 m to the street and 10 m to the canteen.
+    assert re.search(r'walk walk--in">\s*<span class="walk__mark">✓</span> 20 m', after)
