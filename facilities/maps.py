@@ -53,6 +53,7 @@ class Place:
     longitude: float
     url: str = ""  # "" when it is not a link
     icon: str = ""  # the category icon of a neighbour
+    walk_m: float | None = None  # the walk along the streets from the subject, where known
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -96,7 +97,7 @@ class Marker:
     label_x: float
     label_y: float  # the text baseline
     label_anchor: str  # "start" | "end" | "middle"; "" when the label is left off the map
-    distance_m: int  # straight line from the subject; 0 for the subject
+    distance_m: int  # from the subject (walked where known, else straight); 0 for the subject
     label_text: str = ""  # the label as drawn, shortened to fit
 
     @property
@@ -139,6 +140,11 @@ class MapView:
     # The streets under everything, as SVG path data in whole pixels (main roads apart).
     streets_major: str = ""
     streets_minor: str = ""
+
+    @property
+    def walked(self) -> bool:
+        """Whether the distances shown are walks along the streets."""
+        return any(m.place.walk_m is not None for m in self.others)
 
     @property
     def subject(self) -> Marker:
@@ -216,14 +222,22 @@ def layout(
         east = (place.longitude - subject.longitude) * geo.METRES_PER_DEGREE * cos_lat
         return round(cx + east * scale, 1), round(cy - north * scale, 1)
 
+    # Within the map by straight line (that is what it can draw); shown and ordered by the walk
+    # where one is known.
     nearby = sorted(
         (
-            (round(geo.distance_m(subject.point, p.point)), p.label, i, p)
+            (
+                round(p.walk_m if p.walk_m is not None else geo.distance_m(subject.point, p.point)),
+                p.label,
+                i,
+                p,
+            )
             for i, p in enumerate(others)
+            if geo.distance_m(subject.point, p.point) <= radius_m
         ),
         key=lambda t: t[:3],
     )
-    kept = [(d, p) for d, _, _, p in nearby if d <= radius_m][:limit]
+    kept = [(d, p) for d, _, _, p in nearby][:limit]
 
     rings = tuple(
         (metres, round(metres * scale, 1)) for metres in RING_METRES if metres <= radius_m

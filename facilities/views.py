@@ -4,7 +4,7 @@ Each view gathers what its template shows in a fixed number of queries; the temp
 prepared rows only.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from itertools import groupby
 
@@ -464,11 +464,15 @@ def _map(facility: Facility, neighbours: list[Facility], compounds: list[Residen
         for f in neighbours
     ]
     walked = walking.for_district(facility.community.subdistrict.district_id)
+    if walked is None:
+        return maps.layout(subject, others, radius_m=MAP_RADIUS_M)
+    walks = walking.from_facility(walked, facility, compounds, neighbours, 3 * MAP_RADIUS_M)
+    others = [replace(p, walk_m=m) for p, m in zip(others, walks, strict=True)]
     return maps.layout(
         subject,
         others,
         radius_m=MAP_RADIUS_M,
-        streets=walking.segments(walked, facility.point, MAP_RADIUS_M * 1.5) if walked else (),
+        streets=walking.segments(walked, facility.point, MAP_RADIUS_M * 1.5),
     )
 
 

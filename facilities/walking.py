@@ -114,3 +114,37 @@ def segments(walked: Walked, point: geo.Point, metres: float) -> list:
         ((lat[i], lng[i]), (lat[j], lng[j]), big)
         for i, j, big in zip(a.tolist(), b.tolist(), major.tolist(), strict=True)
     ]
+
+
+def from_facility(walked: Walked, facility, compounds, neighbours, limit_m: float) -> list:
+    """The walk from ``facility`` to each of ``compounds`` (to the nearest of its gates, or its
+    point) and then each of ``neighbours``, in that order; None where the facility, the place or
+    the walk is off the streets or beyond ``limit_m``. One search, one query (the gates)."""
+    from communities.models import CompoundGate
+
+    streets = walked.streets
+    start = streets.place(np.array([facility.latitude]), np.array([facility.longitude]))
+    none = [None] * (len(compounds) + len(neighbours))
+    if not start.on_streets.any():
+        return none
+    gates: dict[int, list] = {}
+    for compound_id, lat, lng in CompoundGate.objects.filter(
+        compound__in=[c.pk for c in compounds]
+    ).values_list("compound_id", "latitude", "longitude"):
+        gates.setdefault(compound_id, []).append((lat, lng))
+    owners, points = [], []
+    for i, c in enumerate(compounds):
+        for point in gates.get(c.pk, [c.point]):
+            owners.append(i)
+            points.append(point)
+    for j, f in enumerate(neighbours):
+        owners.append(len(compounds) + j)
+        points.append(f.point)
+    if not points:
+        return none
+    ends = streets.place(np.array([p[0] for p in points]), np.array([p[1] for p in points]))
+    metres = streets.walk(start, ends, limit_m)
+    best = [np.inf] * len(none)
+    for owner, m in zip(owners, metres.tolist(), strict=True):
+        best[owner] = min(best[owner], m)
+    return [m if np.isfinite(m) else None for m in best]

@@ -251,7 +251,7 @@ def test_search_runs_a_constant_number_of_queries(
 def test_facility_page_runs_a_constant_number_of_queries(
     client, canteen, many_facilities, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(11):  # 9, the classes meeting there, the streets
+    with django_assert_max_num_queries(12):  # 9, the classes there, the streets, the gates
         response = client.get(canteen.get_absolute_url())
     assert response.status_code == 200
 

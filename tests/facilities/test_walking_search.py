@@ -135,3 +135,13 @@ def test_the_facility_page_draws_the_streets_under_its_map(client, across_the_tr
     minor = re.search(r'class="map__streets map__streets--minor" d="([^"]+)"', page)
     # The three streets of the block, each one segment.
     assert minor is not None and minor.group(1).count("M") == 3
+
+
+def test_the_facility_page_lists_the_walk_to_each_compound(client, compound_a, across_the_tracks):
+    north, _south = across_the_tracks
+    page = client.get(north.get_absolute_url()).content.decode()
+    text = re.sub(r"\s+", " ", re.sub("<[^>]+>", " ", page))
+    # 400 m west along the northern street, 300 m south, 400 m east, 20 m up to 新竹一区.
+    assert "新竹一区 · 小区 · 1120 米 · 步行 19 分钟" in text
+    # 南街食堂 (450 m east of the compound by straight line) is round the block too.
+    assert "南街食堂 · 设施 · 1555 米" in text
