@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from math import cos, radians
 
-from portal.lib import geo
+from portal.lib import clip, geo
 
 FACILITY = "facility"
 COMPOUND = "compound"
@@ -248,11 +248,8 @@ def layout(
     )
 
     def path(major: bool) -> str:
-        return "".join(
-            "M{:.0f} {:.0f}L{:.0f} {:.0f}".format(*project_point(a), *project_point(b))
-            for a, b, big in streets
-            if big == major
-        )
+        segments = [(*project_point(a), *project_point(b)) for a, b, big in streets if big == major]
+        return clip.path(segments, width, height)
 
     def project_point(point: geo.Point) -> tuple[float, float]:
         north = (point[0] - subject.latitude) * geo.METRES_PER_DEGREE

@@ -14,11 +14,12 @@ Coordinates are rounded to a tenth of a pixel so that a district's 2,000 compoun
 modest size.
 """
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from math import cos, radians, sqrt
 
-from portal.lib import geo
+from portal.lib import clip, geo
 
 # Pixel geometry shared with the template: it draws what these numbers describe.
 MARGIN = 28  # from the canvas edge to the outermost point; more than the largest circle's radius
@@ -86,6 +87,15 @@ class Line:
 @dataclass(frozen=True)
 class WalkPath:
     d: str  # SVG path data
+    label: str
+
+
+@dataclass(frozen=True)
+class BarrierPath:
+    """A railway or a river the streets cross only at a few places."""
+
+    kind: str  # "railway" | "river" (the template draws these two)
+    d: str
     label: str
 
 
@@ -194,6 +204,11 @@ class AreaMap:
     streets_major: str = ""
     streets_minor: str = ""
     walks: tuple[WalkPath, ...] = ()
+    barriers: tuple[BarrierPath, ...] = ()
+
+    @property
+    def barrier_kinds(self) -> set[str]:
+        return {b.kind for b in self.barriers}
 
     @property
     def empty(self) -> bool:
@@ -236,6 +251,7 @@ def layout(
     max_height: int = 640,
     streets: Sequence[Line] = (),
     walks: Sequence[Line] = (),
+    barriers: Sequence[tuple[str, Line]] = (),
 ) -> AreaMap:
     """Fit every compound, facility and candidate into a canvas ``width`` wide, north up.
 
@@ -306,9 +322,13 @@ def layout(
         tuple(Circle(p.x, p.y, round(reach_m * scale, 1), p.rank) for p in picks) if reach_m else ()
     )
 
-    def d(points: Sequence[tuple[float, float]]) -> str:
-        xy = [project(lat, lng) for lat, lng in points]
-        return "M" + "L".join(f"{x:.0f} {y:.0f}" for x, y in xy)
+    def d(lines: Iterable[Line]) -> str:
+        """The lines' segments, cut to the canvas."""
+        segments = []
+        for line in lines:
+            xy = [project(lat, lng) for lat, lng in line.points]
+            segments += [(*a, *b) for a, b in itertools.pairwise(xy)]
+        return clip.path(segments, width, height)
 
     # The longest round length that takes at most a quarter of the width.
     bar_m = max(
@@ -332,9 +352,14 @@ def layout(
         home_r_max=r_max,
         sites_open=sum(not s.planned for s in sites),
         sites_planned=sum(s.planned for s in sites),
-        streets_major="".join(d(line.points) for line in streets if line.major),
-        streets_minor="".join(d(line.points) for line in streets if not line.major),
-        walks=tuple(WalkPath(d(w.points), w.label) for w in walks if len(w.points) > 1),
+        streets_major=d(line for line in streets if line.major),
+        streets_minor=d(line for line in streets if not line.major),
+        walks=tuple(WalkPath(d([w]), w.label) for w in walks if len(w.points) > 1),
+        barriers=tuple(
+            BarrierPath(kind, path, line.label)
+            for kind, line in barriers
+            if kind in ("railway", "river") and (path := d([line]))
+        ),
     )
 
 

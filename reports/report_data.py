@@ -346,6 +346,8 @@ class Network:
     as_of: date | None
     imported: date
     is_demo: bool
+    # What the import records of barriers (a railway, a river): (kind, name, (lat, lng) points).
+    barriers: tuple[tuple[str, str, tuple[tuple[float, float], ...]], ...] = ()
 
 
 @dataclass
@@ -969,6 +971,15 @@ def _networks(streets: dict) -> tuple[Network, ...]:
             timezone.localdate(n.source_date) if n.source_date else None,
             timezone.localdate(n.imported_at),
             n.is_demo,
+            tuple(
+                (
+                    str(b.get("kind", "")),
+                    str(b.get("name", "")),
+                    tuple((float(p[0]), float(p[1])) for p in b.get("points", ())),
+                )
+                for b in (n.report or {}).get("barriers", ())
+                if isinstance(b, dict)
+            ),
         )
         for n in rows
     )

@@ -736,6 +736,7 @@ def _map(area: Area, code: str, plan: bool, suggestions: report_data.Suggestions
         [area_map.Candidate(r.name, r.latitude, r.longitude, rank.get(r.id)) for r in area.rooms],
         reach_m=suggestions.service.distance_m,
         streets=_street_lines(area, homes.lat, homes.lng),
+        barriers=_barriers(area),
     )
 
 
@@ -767,6 +768,17 @@ def _street_lines(area: Area, lat: np.ndarray, lng: np.ndarray) -> list[area_map
     return lines
 
 
+def _barriers(area: Area) -> list[tuple[str, area_map.Line]]:
+    """The railways and rivers the area's networks record, for its maps."""
+    if not area.walks:
+        return []
+    return [
+        (kind, area_map.Line(points, label=name))
+        for n in area.networks
+        for kind, name, points in n.barriers
+    ]
+
+
 def _walk_lines(area: Area, rows: list[int], code: str, plan: bool) -> list[area_map.Line]:
     """The walk along the streets from each of the compounds at ``rows`` that is beyond the
     walking distance of ``code`` (but has a facility within reach) to its nearest facility: from
@@ -774,14 +786,19 @@ def _walk_lines(area: Area, rows: list[int], code: str, plan: bool) -> list[area
     if not area.walks:
         return []
     matrix = area.matrix(plan)
+    line = area.line_matrix(plan)
     homes = area.homes
     covered = matrix.covered(code)
     streets = network.load_streets(n.district_id for n in area.networks)
     starts = homes.starts()
-    reach = 2 * (area.service(code).distance_m if area.service(code) else 0)
+    # Beyond twice the walk the engine names no nearest facility: the walk drawn is then the one
+    # to the nearest by straight line, however long (up to five walks).
+    reach = 5 * (area.service(code).distance_m if area.service(code) else 0)
     lines = []
     for row in rows:
         fid = int(matrix.nearest[code][row])
+        if fid < 0 and line is not None:
+            fid = int(line.nearest[code][row])
         walked = streets.get(int(homes.district[row]))
         spot = area.spots.get(fid)
         if covered[row] or fid < 0 or walked is None or spot is None or len(lines) >= WALKS_DRAWN:
@@ -864,6 +881,7 @@ def _community_map(area: Area, place, code: str, plan: bool):
         [area_map.Site(s.name, s.latitude, s.longitude, planned=s.planned) for s in sites],
         streets=_street_lines(area, lat, lng),
         walks=_walk_lines(area, rows.tolist(), code, plan),
+        barriers=_barriers(area),
     )
 
 
