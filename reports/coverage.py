@@ -497,6 +497,36 @@ def compute(
     return Matrix(homes, tuple(circles), nearest, distance, walked)
 
 
+def extended(
+    matrix: Matrix,
+    sites: Sites,
+    statuses: frozenset[str],
+    reach: float = REACH,
+    walker: Walker | None = None,
+) -> Matrix:
+    """``matrix`` with the facilities of ``statuses`` added (the plan: today's matrix and the
+    planned and under-construction facilities): the nearest of the union is the nearer of today's
+    nearest and the nearest added one, so only the few added facilities are searched from."""
+    homes = matrix.homes
+    every = np.arange(len(homes.ids))
+    nearest = {code: ids.copy() for code, ids in matrix.nearest.items()}
+    distance = {code: metres.copy() for code, metres in matrix.distance.items()}
+    for circle in matrix.circles:
+        rows = sites.rows_for(circle.code, statuses)
+        if not len(rows):
+            continue
+        limit = reach * circle.distance_m
+        if walker is not None:
+            ids, metres = walker.nearest(homes, every, sites, rows, limit, True)
+        else:
+            ids, metres = _nearest_in(homes, every, sites, rows, limit)
+        closer = metres < distance[circle.code]
+        nearest[circle.code][closer] = ids[closer]
+        distance[circle.code][closer] = metres[closer]
+    walked = matrix.walked.copy() if matrix.walked is not None else None
+    return Matrix(homes, matrix.circles, nearest, distance, walked)
+
+
 @dataclass(frozen=True)
 class WhatIf:
     """Today's coverage, and the coverage once planned and building facilities open."""

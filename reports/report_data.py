@@ -806,12 +806,13 @@ def gather(communities) -> Area:
     walked = sorted({row[-2] for row in rows if row[-1] is not None})
     streets = coverage.load_streets(walked) if walked else {}
     walker = coverage.Walker(streets, homes, sites) if streets else None
+    added = coverage.WITH_PLANNED - coverage.SERVING
     now = coverage.compute(homes, sites, circles, walker=walker)
-    plan = coverage.compute(homes, sites, circles, coverage.WITH_PLANNED, walker=walker)
+    plan = coverage.extended(now, sites, added, walker=walker)
     line_now = line_plan = None
     if walker is not None:
         line_now = coverage.compute(homes, sites, circles)
-        line_plan = coverage.compute(homes, sites, circles, coverage.WITH_PLANNED)
+        line_plan = coverage.extended(line_now, sites, added)
     names = dict(
         ResidentialCompound.objects.filter(pk__in=_any(homes.ids.tolist())).values_list(
             "id", "name"

@@ -104,6 +104,23 @@ class Streets:
             (np.hypot(bx - ax, by - ay) / pieces).max() / 2 if len(pieces) else 0.0
         )
 
+    def cut(self, south: float, west: float, north: float, east: float) -> "Streets":
+        """The part of the network with both ends of an edge inside the box (a district's own
+        network, as an import cut to it would give)."""
+        inside = (self.lat >= south) & (self.lat <= north) & (self.lng >= west) & (self.lng <= east)
+        keep = inside[self.source] & inside[self.target]
+        renumber = np.cumsum(inside) - 1
+        return Streets(
+            self.lat[inside],
+            self.lng[inside],
+            renumber[self.source[keep]],
+            renumber[self.target[keep]],
+            self.length_m[keep],
+            self.kind[keep],
+            self.kinds,
+            f"{self.key}:cut:{south}:{west}:{north}:{east}",
+        )
+
     def plane(self, lat: np.ndarray, lng: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         scale = geo.METRES_PER_DEGREE
         return (

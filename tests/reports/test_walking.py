@@ -243,3 +243,18 @@ def test_gates_decide_where_a_walk_starts():
     # North gate: 10 m out, 500 m west, 300 m south, 500 m east, 10 m in.
     assert results["north"] == pytest.approx(1320, abs=0.5)
     assert results["both"] == results["south"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_plan_extended_from_today_equals_the_plan_computed_whole(seed):
+    _, _, streets, _, _, _, _, _, h, s = scene(seed)
+    added = coverage.WITH_PLANNED - coverage.SERVING
+    for walker in (None, Walker({7: streets}, h, s)):
+        now = coverage.compute(h, s, CIRCLES, walker=walker)
+        whole = coverage.compute(h, s, CIRCLES, coverage.WITH_PLANNED, walker=walker)
+        plan = coverage.extended(now, s, added, walker=walker)
+        for circle in CIRCLES:
+            np.testing.assert_allclose(plan.distance[circle.code], whole.distance[circle.code])
+        assert any((plan.distance[c.code] < now.distance[c.code]).any() for c in CIRCLES), (
+            "no planned facility changed anything: the test proves nothing"
+        )
