@@ -49,6 +49,17 @@ class Scope:
             q |= Q(**{f"{to_community}subdistrict__district_id__in": self.district_ids})
         return q
 
+    def districts_q(self, to_district: str = "") -> Q:
+        """Rows of the districts where this user keeps or reads a community: what belongs to a
+        whole district (its street network) is read by everyone who works inside it.
+        ``to_district`` is the lookup path to District with a trailing ``__``, or ``""``."""
+        if self.everything:
+            return Q()
+        if not self.reads_anything:
+            return _NOTHING
+        inside = Community.objects.filter(self.readable_q()).values("subdistrict__district_id")
+        return Q(**{f"{to_district}id__in": inside})
+
     @property
     def edits_anything(self) -> bool:
         return self.everything or bool(self.community_ids)
@@ -105,6 +116,13 @@ def editable(queryset, user):
 def readable(queryset, user):
     """``queryset`` cut down to rows ``user`` may read in reports."""
     return queryset.filter(scope_for(user).readable_q(queryset.model.community_path))
+
+
+def district_wide(queryset, user, to_district: str = "district__"):
+    """``queryset`` of district-wide rows cut down to the districts ``user`` works in (staff:
+    their communities' districts; officials: their area's). Read-only access: who may change
+    such rows is the city administrator, who sees them all."""
+    return queryset.filter(scope_for(user).districts_q(to_district))
 
 
 # Each gives, for a user, a query of the user ids of people in that user's care beyond the

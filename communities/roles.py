@@ -96,9 +96,22 @@ STAFF_PERMISSIONS = {
         "add_resident",
         "change_resident",
     ],
+    "streets": [
+        # A district's street network is the city's to import and remove; staff read their
+        # own district's (streets.admin), to see which streets the walks follow.
+        "view_streetnetwork",
+    ],
 }
 # City administrators hold every permission of these apps.
-CITY_ADMIN_APPS = ["communities", "facilities", "courses", "wishes", "residents", "auth"]
+CITY_ADMIN_APPS = [
+    "communities",
+    "streets",
+    "facilities",
+    "courses",
+    "wishes",
+    "residents",
+    "auth",
+]
 
 
 def sync_role_groups(**kwargs) -> dict[str, Group]:

@@ -295,6 +295,8 @@ class _Drawer:
 
         anchor = self.site.office if spec.near is None else self.compounds[spec.near]
         metres, bearing = rng.uniform(*spec.metres), rng.uniform(0, 2 * math.pi)
+        if spec.bearing is not None:  # drawn all the same: the draws after it stay as they were
+            bearing = math.radians(spec.bearing)
         lat, lng = geo.offset(anchor, metres * math.cos(bearing), metres * math.sin(bearing))
         label = f"{self.district.city}{self.district.name}"
         streets = data.STREETS.get(self.community.name, data.DISTRICT_STREETS[self.district.code])

@@ -53,6 +53,7 @@ class DemoFacility:
     status: str = "open"
     near: str | None = None  # a compound of the community; None: its office
     metres: tuple[int, int] = (50, 300)
+    bearing: float | None = None  # from ``near``, degrees clockwise from north; None: drawn
     hours: str | None = None  # a key of HOURS
     holiday_rule: str | None = None
     opens_in_months: int | None = None  # planned / under construction
@@ -909,7 +910,8 @@ SEED_FACILITIES: tuple[DemoFacility, ...] = (
 )
 
 # Invented, but written out: they carry a community's feature or a case the demo must show (a
-# canteen within a walk of 地勘三院小区, a 24-hour shop, a night market, a closure).
+# canteen within a walk of 地勘三院小区, a 24-hour shop, a night market, a closure, a canteen
+# near 铁西一区 in a straight line but across the railway of the demo streets).
 FEATURED_FACILITIES: tuple[DemoFacility, ...] = (
     DemoFacility(
         community="石油社区",
@@ -987,6 +989,18 @@ FEATURED_FACILITIES: tuple[DemoFacility, ...] = (
         metres=(100, 400),
         description="小区间的边角地改成的口袋公园，沿路设有健身路径。",
         phone=False,
+    ),
+    DemoFacility(
+        # North of the railway of the generated streets (streets.demo_data), 铁西一区 south of
+        # it: 300 m apart in a straight line, a walk of kilometres round by the nearest crossing.
+        community="康宁社区",
+        name="康宁社区食堂",
+        category="canteen",
+        near="铁西一区",
+        metres=(300, 300),
+        bearing=0,
+        hours="canteen",
+        description="铁路北侧的社区食堂，一日三餐对全体居民开放，60岁以上老人享受长者价。",
     ),
     DemoFacility(
         community="康宁社区",

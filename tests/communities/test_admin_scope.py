@@ -10,6 +10,15 @@ from tests.conftest import client_for
 pytestmark = pytest.mark.django_db
 
 
+# The compound form's gate rows (communities.admin.GateInline), none of them.
+NO_GATES = {
+    "gates-TOTAL_FORMS": 0,
+    "gates-INITIAL_FORMS": 0,
+    "gates-MIN_NUM_FORMS": 0,
+    "gates-MAX_NUM_FORMS": 1000,
+}
+
+
 def change_url(obj) -> str:
     return reverse(f"admin:communities_{obj._meta.model_name}_change", args=[obj.pk])
 
@@ -31,6 +40,7 @@ def test_staff_can_change_their_own_compound(staff_a, compound_a):
             "households": 460,
             "latitude": compound_a.latitude,
             "longitude": compound_a.longitude,
+            **NO_GATES,
         },
     )
     assert response.status_code == 302
@@ -82,6 +92,7 @@ def test_staff_cannot_add_a_compound_to_another_community(staff_a, community_b):
             "households": 4,
             "latitude": 34.6,
             "longitude": 112.4,
+            **NO_GATES,
         },
     )
     assert response.status_code == 200  # the form re-renders with an error

@@ -12,7 +12,7 @@ from residents.models import Resident
 
 @pytest.mark.django_db
 def test_the_demo_term_is_open_today_with_a_full_class_and_people_waiting():
-    call_command("load_demo", verbosity=0)
+    call_command("load_demo", "--no-streets", verbosity=0)
 
     now = timezone.now()
     terms = Term.objects.exclude(community__name="天元社区")
@@ -42,7 +42,7 @@ def test_the_demo_term_is_open_today_with_a_full_class_and_people_waiting():
     assert calligraphy.enrolments.filter(status="waitlisted").count() == 2
 
     counts = (CourseClass.objects.count(), Enrolment.objects.count(), Resident.objects.count())
-    call_command("load_demo", verbosity=0)
+    call_command("load_demo", "--no-streets", verbosity=0)
     assert calligraphy.draw.seed == CourseClass.objects.get(pk=calligraphy.pk).draw.seed
     assert CourseClass.objects.get(pk=calligraphy.pk).commitment.digest == commitment.digest
     assert counts == (
@@ -54,7 +54,7 @@ def test_the_demo_term_is_open_today_with_a_full_class_and_people_waiting():
 
 @pytest.mark.django_db
 def test_without_accounts_no_resident_is_made():
-    call_command("load_demo", "--no-accounts", verbosity=0)
+    call_command("load_demo", "--no-accounts", "--no-streets", verbosity=0)
     assert CourseClass.objects.exists()
     assert not Resident.objects.exists() and not Enrolment.objects.exists()
 
@@ -63,12 +63,12 @@ def test_without_accounts_no_resident_is_made():
 def test_the_demo_has_wishes_with_support_and_replies():
     from wishes.models import Wish
 
-    call_command("load_demo", verbosity=0)
+    call_command("load_demo", "--no-streets", verbosity=0)
     photography = Wish.objects.get(title="摄影进阶班")
     assert (photography.support_count, photography.supports.count()) == (4, 4)
     assert photography.status == "planned" and photography.reply
     assert photography.replied_by.username == "staff-linyuan"
     count = Wish.objects.count()
     assert count == 5
-    call_command("load_demo", verbosity=0)
+    call_command("load_demo", "--no-streets", verbosity=0)
     assert Wish.objects.count() == count

@@ -257,11 +257,12 @@ def _queries(client, url: str) -> int:
     [
         # the tree (3), totals (2), the facilities panels (5), the classes (1)
         ("home", 11),
-        # community, compounds, the facilities panels (4), the classes (1)
-        ("community", 7),
+        # community, compounds, the facilities panels (4), whether the district has streets,
+        # the classes (1)
+        ("community", 8),
         # facility with hours, photos, exceptions and categories (5), meals, prices, the map's
-        # neighbours and compounds (4), the classes (1)
-        ("venue", 10),
+        # neighbours and compounds (4), its district's streets, the classes (1)
+        ("venue", 11),
     ],
 )
 def test_the_pages_run_as_many_queries_with_one_class_as_with_many(

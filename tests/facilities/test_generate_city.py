@@ -19,7 +19,8 @@ DEMO_CODES = ("220106", "410311")
 
 def generate(*args: str) -> str:
     out = io.StringIO()
-    call_command("generate_city", *args, stdout=out)
+    # No streets: these tests are about the city's places (tests/streets has its streets).
+    call_command("generate_city", *args, "--no-streets", stdout=out)
     return out.getvalue()
 
 
@@ -72,7 +73,7 @@ def demo_snapshot() -> dict[str, list[dict]]:
 
 @pytest.fixture
 def demo(db):
-    call_command("load_demo", "--no-accounts", verbosity=0)
+    call_command("load_demo", "--no-accounts", "--no-streets", verbosity=0)
 
 
 def test_it_makes_exactly_the_compounds_and_facilities_asked_for():

@@ -81,7 +81,7 @@ def test_a_walked_search_runs_a_constant_number_of_queries(
 
 
 def test_the_community_page_walks_to_the_nearest_canteen(client, compound_a, across_the_tracks):
-    north, south = across_the_tracks
+    _north, south = across_the_tracks
     south.status = Facility.Status.CLOSED
     south.save()
     page = client.get(compound_a.community.get_absolute_url()).content.decode()

@@ -1,13 +1,15 @@
 """Data builders of the attack suite: whole communities with one row of every kind, so an attack
 has a real victim to go after and the attacker a real community of their own.
 
-``build_world`` fills a community with a compound, a canteen (hours, an exception, a senior
-price, today's meal, a photo), an idle room, a term whose registration has closed, a course with
-three classes (a first-come class with an enrolled resident and an attendance mark, a lottery class
-with an application not drawn yet, a lottery class already drawn), a resident living in the
-compound, a wish with a support, and a member of staff. Every name in it holds the world's
+``build_world`` fills a community with a compound and its gate, a canteen (hours, an exception, a
+senior price, today's meal, a photo), an idle room, a term whose registration has closed, a course
+with three classes (a first-come class with an enrolled resident and an attendance mark, a lottery
+class with an application not drawn yet, a lottery class already drawn), a resident living in the
+compound, a wish with a support, and a member of staff, and its district's street network (made
+with the district's first world, shared by the others). Every name in it holds the world's
 ``marker``, so a page or a file that leaks any of it can be caught by looking for the marker
-(the names of subdistricts and districts, which several worlds share, hold none).
+(the names of subdistricts and districts and their street networks, which several worlds share,
+hold none).
 
 ``build_city`` makes the scene the attack files share: the victim community A, a neighbour N in
 the same subdistrict, a community in another subdistrict of the same district (its official
@@ -23,7 +25,14 @@ from django.contrib.auth import get_user_model
 from django.db import models
 from django.utils import timezone
 
-from communities.models import Community, District, Membership, ResidentialCompound, Subdistrict
+from communities.models import (
+    Community,
+    CompoundGate,
+    District,
+    Membership,
+    ResidentialCompound,
+    Subdistrict,
+)
 from communities.roles import make_staff
 from courses import attendance
 from courses.models import Attendance, Course, CourseClass, Draw, Enrolment, Term
@@ -39,6 +48,7 @@ from facilities.models import (
     SeniorPrice,
 )
 from residents.models import Resident
+from streets.models import StreetEdge, StreetNetwork, StreetNode
 from wishes.models import Support, Wish
 
 PASSWORD = "correct-horse-battery"
@@ -53,6 +63,8 @@ class World:
     subdistrict: Subdistrict
     community: Community
     compound: ResidentialCompound
+    gate: CompoundGate
+    street_network: StreetNetwork  # the district's: shared with the district's other worlds
     facility: Facility
     hours: OpeningHours
     exception: HoursException
@@ -90,6 +102,41 @@ def _user(username: str, **extra):
     return get_user_model().objects.create_user(username=username, password=PASSWORD, **extra)
 
 
+def _street_network(district: District, point: tuple[float, float]) -> StreetNetwork:
+    """The district's street network: two nodes and the footway between them, as an import of
+    an extract would leave them (made once per district)."""
+    found = StreetNetwork.objects.filter(district=district).first()
+    if found is not None:
+        return found
+    lat, lng = point
+    network = StreetNetwork.objects.create(
+        district=district,
+        source_name=f"{district.code}.osm.pbf",
+        source_sha256="0" * 64,
+        imported_at=timezone.now(),
+        south=lat - 0.05,
+        west=lng - 0.05,
+        north=lat + 0.05,
+        east=lng + 0.05,
+        node_count=2,
+        edge_count=1,
+        length_km=0.111,
+        report={
+            "ways_kept": {"footway": 1},
+            "ways_left": {"motorway": 1},
+            "segments_outside": 0,
+            "pieces": 1,
+            "nodes_in_smaller_pieces": 0,
+        },
+    )
+    a, b = (
+        StreetNode.objects.create(network=network, osm_id=n, latitude=lat + d, longitude=lng)
+        for n, d in [(1, 0.0), (2, 0.001)]
+    )
+    StreetEdge.objects.create(network=network, source=a, target=b, length_m=111, kind="footway")
+    return network
+
+
 def build_world(
     subdistrict: Subdistrict, marker: str, number: int, point: tuple[float, float]
 ) -> World:
@@ -117,6 +164,9 @@ def build_world(
         households=500,
         latitude=lat + 0.001,
         longitude=lng + 0.001,
+    )
+    gate = CompoundGate.objects.create(
+        compound=compound, name=f"{marker}北门", latitude=lat + 0.0012, longitude=lng + 0.001
     )
     canteen = Category.objects.get(code="canteen")
     facility = Facility.objects.create(
@@ -252,6 +302,8 @@ def build_world(
         subdistrict=subdistrict,
         community=community,
         compound=compound,
+        gate=gate,
+        street_network=_street_network(subdistrict.district, point),
         facility=facility,
         hours=hours,
         exception=exception,

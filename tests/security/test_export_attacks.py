@@ -128,6 +128,7 @@ NOT_IN_ANY_EXPORT = {
     "communities.Community.description": "a community's profile, shown on its page only",
     "communities.Community.office_address": "a community's profile, shown on its page only",
     "communities.Community.demo_note": "a mark on demo data, shown on pages only",
+    "communities.CompoundGate.name": "a gate is where walks start: the reports name compounds",
     "facilities.Category.name_en": "sheets name categories in Chinese, their format's language",
     "facilities.Category.words": "everyday search words, used by the search only",
     "facilities.HoursException.note": "a closure's note: the resource list holds weekly hours",

@@ -44,6 +44,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from communities import roles
 from communities.models import (
     Community,
+    CompoundGate,
     District,
     Membership,
     ResidentialCompound,
@@ -64,8 +65,10 @@ from facilities.models import (
     MealKind,
     SeniorPrice,
 )
+from portal.lib.geo import distance_m
 from reports.report_export import TABLES
 from residents.models import Resident
+from streets.models import StreetEdge, StreetNetwork, StreetNode
 from tests.conftest import PASSWORD, client_for
 from tests.facilities.conftest import category, place, weekly
 from tests.security.conftest import attempt
@@ -105,6 +108,10 @@ def scene(django_db_setup, django_db_blocker):
 @pytest.fixture
 def world(scene, db) -> World:
     return scene
+
+
+# Community A's district's street network: one footway past its compound and canteen.
+STREET_ENDS = [(43.8805, 125.2705), (43.8830, 125.2725)]
 
 
 def build_world() -> World:
@@ -155,6 +162,9 @@ def build_world() -> World:
         households=450,
         latitude=43.881,
         longitude=125.271,
+    )
+    gate = CompoundGate.objects.create(
+        compound=compound_a, name="新竹一区北门", latitude=43.8812, longitude=125.2711
     )
     ResidentialCompound.objects.create(
         community=community_b,
@@ -281,11 +291,35 @@ def build_world() -> World:
     Wish.objects.filter(pk=wish.pk).update(
         status=Wish.Status.PLANNED, reply="已列入计划。", replied_at=now, replied_by=staff_a
     )
+    network = StreetNetwork.objects.create(
+        district=district,
+        source_name="changchun.osm.pbf",
+        source_sha256="0" * 64,
+        imported_at=now,
+        south=43.83,
+        west=125.22,
+        north=43.93,
+        east=125.32,
+        node_count=2,
+        edge_count=1,
+        length_km=distance_m(STREET_ENDS[0], STREET_ENDS[1]) / 1000,
+        report={"ways_kept": {"footway": 1}, "ways_left": {}, "segments_outside": 0, "pieces": 1},
+    )
+    ends = [
+        StreetNode.objects.create(network=network, osm_id=n, latitude=lat, longitude=lng)
+        for n, (lat, lng) in enumerate(STREET_ENDS, start=1)
+    ]
+    metres = network.length_km * 1000
+    StreetEdge.objects.create(
+        network=network, source=ends[0], target=ends[1], length_m=metres, kind="footway"
+    )
     objects = {
         District: community_a.subdistrict.district,
         Subdistrict: community_a.subdistrict,
         Community: community_a,
         ResidentialCompound: compound_a,
+        CompoundGate: gate,
+        StreetNetwork: network,
         Membership: Membership.objects.get(user=staff_a),
         Category: canteen.category,
         Facility: canteen,
@@ -471,8 +505,8 @@ def path_for(route: Route, world: World) -> str:
     return path
 
 
-# Back-office models only the city administrator keeps.
-CITY_WIDE = {District, Subdistrict, Membership, Category, Group, get_user_model()}
+# Back-office models only the city administrator keeps (staff read their district's network).
+CITY_WIDE = {District, Subdistrict, Membership, Category, Group, get_user_model(), StreetNetwork}
 
 
 def persona_for(route: Route) -> str:
@@ -691,6 +725,11 @@ FILLED_IN = {
     },
     "admin:courses_courseclass_attendance_meeting": lambda w, c, p: {"present": []},
     "admin:facilities_facility_import": lambda w, c, p: {"sheet": _sheet(w)},
+    # Not an extract of the district's streets: the import is refused, nothing changes.
+    "admin:streets_streetnetwork_import": lambda w, c, p: {
+        "district": str(w[District].pk),
+        "extract": Upload("changchun.osm.pbf", b"not an extract"),
+    },
     "admin:facilities_facility_import_confirm": _confirm_import,
     "admin:facilities_facility_changelist": lambda w, c, p: {
         "action": "copy_menus_to_next_week",
@@ -748,6 +787,7 @@ CHANGES_WITH_TOKEN = {
     "admin:courses_course_change",
     "admin:wishes_wish_change",
     "admin:facilities_idleroom_delete",
+    "admin:streets_streetnetwork_delete",
 }
 
 
@@ -1232,13 +1272,16 @@ def test_the_judge_of_off_site_targets_reads_them_as_a_browser(url, leaves):
 
 # ==== 3. Free text is shown escaped on every page that shows it ====
 
-TEXT_APPS = ("communities", "facilities", "courses", "residents", "wishes")
+TEXT_APPS = ("communities", "streets", "facilities", "courses", "residents", "wishes")
 # Text columns no person types, or that no page shows, and why.
 NOT_FREE_TEXT = {
     "communities.District.city_code": "a 4-digit statistical code, too short to hold markup",
     "communities.District.province_code": "a 2-digit statistical code, too short for markup",
     "communities.SignInFailure": "failed sign-ins, kept a quarter of an hour to slow guessing; "
     "no page shows them",
+    "streets.StreetNetwork.source_sha256": "the extract's SHA-256, made by streets.loader",
+    "streets.StreetEdge.kind": "an OpenStreetMap highway value read from the extract; no page "
+    "shows one (the network's page shows the import's report)",
     "courses.Draw.seed": "made by courses.lottery, never typed by anyone",
     "courses.Draw.secret": "the commitment's secret, revealed by courses.lottery's draw; "
     "64 hexadecimal characters (a check constraint), never typed by anyone",

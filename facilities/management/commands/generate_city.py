@@ -7,8 +7,10 @@ Everything lives under one district with a code no real division has (``DISTRICT
 province codes end at 82), in a province and city named as demo data, so it can never clash with
 or touch the demo districts (220106, 410311) or real data: removing it deletes that district and
 everything under it. Every row is marked ``is_demo``; community and facility slugs start with
-``gen-``. The same seed gives the same names and points (only planned opening dates move with
-today). Running it again replaces the previous generated city.
+``gen-``. The city gets a generated street network (``streets.generated``, with a node at least
+every 60 m along its streets, as an extract has them: some 400,000 nodes at 20,000 compounds) and
+its compounds their gates. The same seed gives the same names, points, streets and gates (only
+planned opening dates move with today). Running it again replaces the previous generated city.
 
 Rows are built in memory and written with ``bulk_create`` in batches: no query per row.
 """
@@ -19,15 +21,16 @@ import time as clock
 from datetime import date, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from communities.models import Community, District, ResidentialCompound, Subdistrict
+from communities.models import Community, CompoundGate, District, ResidentialCompound, Subdistrict
 from facilities import demo_data
 from facilities.demo import first_of_month, hhmm
 from facilities.models import Category, Facility, HoursException, OpeningHours
 from portal import audit, caching
 from portal.lib import geo
+from streets import generated, loader
 
 DISTRICT_CODE = "990101"
 CITY = {
@@ -102,6 +105,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--remove", action="store_true", help="Delete the generated city and stop."
         )
+        parser.add_argument(
+            "--no-streets",
+            action="store_true",
+            help="Generate no street network or gates: distances stay straight lines.",
+        )
 
     @audit.command_context("generate_city")
     def handle(
@@ -111,6 +119,7 @@ class Command(BaseCommand):
         facilities: int,
         seed: int,
         remove: bool,
+        no_streets: bool = False,
         verbosity: int = 1,
         **options,
     ) -> None:
@@ -125,7 +134,7 @@ class Command(BaseCommand):
                 return
             if compounds < 1 or facilities < 0:
                 raise CommandError("Give at least one compound and no negative facility count.")
-            made = generate_city(compounds, facilities, seed)
+            made = generate_city(compounds, facilities, seed, with_streets=not no_streets)
         if verbosity >= 1:
             if removed:
                 self.stdout.write(self._removed(removed))
@@ -151,6 +160,20 @@ def remove_city() -> dict[str, int]:
     for model in (OpeningHours, HoursException, Facility.other_categories.through):
         model.objects.filter(facility__in=facilities).delete()
     facilities.delete()
+    counts["street networks"] = int(loader.delete_network(district))
+    # The gates in one statement: the ORM would fetch each one to send it a signal (caching's,
+    # which the command holds back and sends once anyway).
+    compounds, params = (
+        ResidentialCompound.objects.filter(community__in=communities)
+        .values("pk")
+        .query.sql_with_params()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'DELETE FROM "{CompoundGate._meta.db_table}" WHERE compound_id IN ({compounds})',
+            params,
+        )
+        counts["gates"] = cursor.rowcount
     counts["residential compounds"], _ = ResidentialCompound.objects.filter(
         community__in=communities
     ).delete()
@@ -160,8 +183,9 @@ def remove_city() -> dict[str, int]:
     return counts
 
 
-def generate_city(n_compounds: int, n_facilities: int, seed: int) -> str:
-    """Write a new generated city; returns a sentence saying what was made."""
+def generate_city(n_compounds: int, n_facilities: int, seed: int, with_streets: bool = True) -> str:
+    """Write a new generated city, with its street network and gates unless ``with_streets``
+    is false; returns a sentence saying what was made."""
     rng = random.Random(seed)
     district = District.objects.create(code=DISTRICT_CODE, **CITY)
     label = f"{district.city}{district.name}"
@@ -197,14 +221,22 @@ def generate_city(n_compounds: int, n_facilities: int, seed: int) -> str:
     Facility.objects.bulk_create(facilities, batch_size=BATCH)
     hours = _weekly_hours(facilities, drawn)
     OpeningHours.objects.bulk_create(hours, batch_size=BATCH)
+    walkable = "no street network"
+    if with_streets:
+        laid = loader.load_generated(district, seed=f"city:{seed}", piece_m=generated.PIECE_M)
+        network = laid.network
+        walkable = (
+            f"a street network of {network.node_count:,} nodes and {network.edge_count:,} "
+            f"edges ({network.length_km:,.0f} km), {laid.gates:,} compound gates"
+        )
 
     population = sum(c.population for c in communities)
     return (
         f"Generated {label} ({DISTRICT_CODE}): {len(subdistricts)} subdistricts, "
         f"{len(communities)} communities, {n_compounds} residential compounds "
         f"(population {population}), {len(facilities)} facilities in {len(set(drawn))} "
-        f"categories, {len(hours)} opening hours, over {side_m / 1000:.0f} × "
-        f"{side_m / 1000:.0f} km (seed {seed})"
+        f"categories, {len(hours)} opening hours, {walkable}, over "
+        f"{side_m / 1000:.0f} × {side_m / 1000:.0f} km (seed {seed})"
     )
 
 

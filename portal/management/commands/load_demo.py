@@ -1,11 +1,13 @@
 """``manage.py load_demo``: the two seed districts with real subdistricts, the seed and invented
-communities with their compounds, their facilities (``facilities.demo``), and one demo account
-per role.
+communities with their compounds, their facilities (``facilities.demo``), a generated street
+network for each district with its compounds' gates (``streets.generated``, labelled as demo
+data), and one demo account per role.
 
 Idempotent: every row is found by its natural key (district and subdistrict code, community by
 subdistrict and name, compound by community and name, user by username) and brought to the values
 in ``communities.demo_data``; numbers and points come from ``random.Random`` with a fixed seed, so
-a second run changes nothing. Everything happens in one transaction.
+a second run changes nothing (a street network with the same checksum is kept, gates are found by
+compound and name). Everything happens in one transaction.
 """
 
 import math
@@ -28,6 +30,8 @@ from facilities.demo import load_demo_facilities
 from facilities.models import Facility, HoursException, Meal, OpeningHours
 from portal import audit, caching
 from portal.lib.geo import distance_m, offset
+from streets import demo_data as street_data
+from streets.loader import GeneratedNetwork, load_generated
 from wishes.demo import load_demo_wishes
 
 # A compound lies this far (straight line) from its community's office.
@@ -170,19 +174,32 @@ class Command(BaseCommand):
             action="store_true",
             help="Load places and facilities only; create or change no user accounts.",
         )
+        parser.add_argument(
+            "--no-streets",
+            action="store_true",
+            help="Generate no street networks or gates: distances stay straight lines.",
+        )
 
     @audit.command_context("load_demo")
-    def handle(self, *args, no_accounts: bool = False, verbosity: int = 1, **options) -> None:
+    def handle(
+        self,
+        *args,
+        no_accounts: bool = False,
+        no_streets: bool = False,
+        verbosity: int = 1,
+        **options,
+    ) -> None:
         with transaction.atomic():
             districts = self._load_districts()
             subdistricts = self._load_subdistricts(districts)
             communities = self._load_communities(subdistricts)
+            streets = {} if no_streets else self._load_streets(districts)
             load_demo_facilities(communities)
             load_demo_courses(communities)
             credentials = [] if no_accounts else self._load_accounts(districts, communities)
         caching.bump()  # bulk writes send no signals
         if verbosity >= 1:
-            self._summarise(districts, credentials)
+            self._summarise(districts, credentials, streets)
 
     # -- places --
 
@@ -250,6 +267,18 @@ class Command(BaseCommand):
                 to_update.append(compound)
         ResidentialCompound.objects.bulk_create(to_create)
         ResidentialCompound.objects.bulk_update(to_update, COMPOUND_FIELDS)
+
+    def _load_streets(self, districts: dict[str, District]) -> dict[str, GeneratedNetwork]:
+        """A generated network for each district (no extract of them is at hand) and the gates
+        of its compounds; the seed and the barriers are the district's own."""
+        return {
+            code: load_generated(
+                district,
+                seed=f"{street_data.SEED}:{code}",
+                barriers=street_data.BARRIERS.get(code, ()),
+            )
+            for code, district in districts.items()
+        }
 
     # -- accounts --
 
@@ -327,7 +356,26 @@ class Command(BaseCommand):
             f"{n_exceptions} exceptions to them, {n_meals} canteen meals."
         )
 
-    def _summarise(self, districts: dict[str, District], credentials: list[Credential]) -> None:
+    def _summarise_streets(
+        self, districts: dict[str, District], streets: dict[str, GeneratedNetwork]
+    ) -> None:
+        for code, laid in streets.items():
+            network = laid.network
+            what = "imported, kept" if laid.imported else "generated, demo data"
+            if not laid.imported and not laid.stored:
+                what += ", unchanged"
+            self.stdout.write(
+                f"  Streets of {districts[code]}: {network.node_count:,} nodes, "
+                f"{network.edge_count:,} edges, {network.length_km:,.0f} km ({what}); "
+                f"{laid.gates} compound gates"
+            )
+
+    def _summarise(
+        self,
+        districts: dict[str, District],
+        credentials: list[Credential],
+        streets: dict[str, GeneratedNetwork],
+    ) -> None:
         out = self.stdout
         codes = list(districts)
         n_subdistricts = Subdistrict.objects.filter(district__code__in=codes).count()
@@ -351,6 +399,7 @@ class Command(BaseCommand):
                 f"households {row['households']}"
             )
         self._summarise_facilities(communities)
+        self._summarise_streets(districts, streets)
         if not credentials:
             return
         out.write("")
