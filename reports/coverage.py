@@ -399,20 +399,6 @@ class Walker:
             )
         return clone
 
-    def off_streets(self, sites: Sites) -> np.ndarray:
-        """Rows of facilities in a walked district's box but farther than SNAP_M from a street."""
-        far = np.zeros(len(sites.ids), dtype=bool)
-        for district, network in self.streets.items():
-            placed = self.sites[district]
-            inside = (
-                (sites.lat >= network.lat.min())
-                & (sites.lat <= network.lat.max())
-                & (sites.lng >= network.lng.min())
-                & (sites.lng <= network.lng.max())
-            )
-            far |= inside & ~placed.on_streets
-        return np.flatnonzero(far)
-
     def nearest(
         self,
         homes: Homes,

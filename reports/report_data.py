@@ -410,14 +410,6 @@ class Area:
         """Whether any figure shown walks along streets."""
         return bool(self.networks) and not self.straight
 
-    def off_streets(self) -> list[int]:
-        """Ids of the area's compounds farther than coverage.SNAP_M from every street of their
-        district's network (each "check this point")."""
-        if not self.networks or self.on_streets is None:
-            return []
-        networked = np.isin(self.homes.district, [n.district_id for n in self.networks])
-        return self.homes.ids[networked & ~self.on_streets].tolist()
-
     @property
     def label(self) -> str:
         """What the area is called: its community, subdistrict or district(s)."""
