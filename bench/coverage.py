@@ -209,7 +209,8 @@ def walking(district_id: int, homes, sites, circles) -> None:
         return
     walked = streets[district_id]
     print(
-        f"street network: {walked.nodes:,} nodes, {len(walked.source):,} edges; "
+        f"street network: {walked.nodes:,} nodes ({walked.junctions:,} junctions searched), "
+        f"{len(walked.source):,} edges; "
         f"read and indexed once per process: {read_s:.3f} s"
     )
     full_s, matrix = timed(
@@ -259,7 +260,8 @@ def walking(district_id: int, homes, sites, circles) -> None:
     )
     print(
         f"one district walked (1,500 compounds, {len(local.ids):,} facilities, "
-        f"{own[district_id].nodes:,} street nodes; placing included): {district_s * 1000:.0f} ms"
+        f"{own[district_id].nodes:,} street nodes, {own[district_id].junctions:,} of them "
+        f"junctions; placing included): {district_s * 1000:.0f} ms"
     )
 
     # The finder near one compound: the walk from its gates to every facility within 1 km.

@@ -411,9 +411,15 @@ class Walker:
         """Nearest of ``site_rows`` for the compounds at ``rows`` (facility ids, metres): walked
         where the compound has a gate on the streets, by straight line elsewhere. ``whole``: the
         site rows are a whole category, so the graph holding every facility is used."""
-        ids, metres = _nearest_in(homes, rows, sites, site_rows, reach_m)
         position = np.full(len(homes.ids), -1, dtype=np.int64)
         position[rows] = np.arange(len(rows))
+        # Compounds with no gate on the streets go by straight line; the others are walked below.
+        ids, metres = np.full(len(rows), -1, dtype=np.int64), np.full(len(rows), np.inf)
+        straight = np.flatnonzero(~self.walked[rows])
+        if len(straight):
+            ids[straight], metres[straight] = _nearest_in(
+                homes, rows[straight], sites, site_rows, reach_m
+            )
         for district, network in self.streets.items():
             gate_rows, placed = self.gates[district]
             gate_home = self.starts.home[gate_rows]

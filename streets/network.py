@@ -7,11 +7,17 @@ compound to every category with it; the facility finder walks from one compound.
 
 Points are placed on edges, not nodes: a canteen in the middle of a 300 m block is reached from
 that spot, not from a corner. A point farther than ``SNAP_M`` from every edge is "off the
-streets" (a misplaced point, most likely) and its callers fall back to the straight line. Walks
-start from extra graph nodes, one per placed point, with edges out to both ends of the point's
-edge and none in, so no walk passes through one; a point at the other end reads the two ends of
-its own edge, and a start on that same edge is checked directly (the walk along one edge need
-not touch either end). Every length reported is geo's; the plane below only places points.
+streets" (a misplaced point, most likely) and its callers fall back to the straight line.
+
+Searches run on the network's junctions only. Most nodes of a drawn street (an extract's, or the
+benchmark city's) are shape points with two neighbours: a walk that enters such a run of nodes
+leaves at its other end or stops inside it, so each run between two junctions (a *chain*) is one
+edge of the searched graph, and every point placed on a street sits at its metres along its
+chain. The answer is the same walk in a graph a fraction of the size. Walks start from extra
+graph nodes, one per placed point, with edges out to both junctions of the point's chain and none
+in, so no walk passes through one; a point at the other end reads the two junctions of its own
+chain, and a start on that same chain is checked directly (the walk along one chain need not
+touch either end). Every length reported is geo's; the plane below only places points.
 """
 
 import math
@@ -21,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse import vstack as sparse_vstack
-from scipy.sparse.csgraph import dijkstra
+from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from portal.lib import geo
@@ -36,6 +42,8 @@ MAJOR = frozenset(
 PIECE_M = 40.0
 # scipy's graphs take a zero weight for "no edge" in places: a point exactly on a node walks 1 nm.
 NANOMETRE = 1e-9
+# Placing asks for this many nearest pieces at once (and for all of them where more are as near).
+NEAREST_PIECES = 12
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,16 @@ class Placed:
     @property
     def on_streets(self) -> np.ndarray:
         return self.edge >= 0
+
+
+def _graph(rows: np.ndarray, cols: np.ndarray, metres: np.ndarray, shape) -> csr_matrix:
+    """A sparse graph with the shortest of parallel edges (scipy would add them up)."""
+    order = np.lexsort((metres, cols, rows))
+    rows, cols, metres = rows[order], cols[order], metres[order]
+    first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])] if len(rows) else []
+    return csr_matrix(
+        (np.maximum(metres[first], NANOMETRE), (rows[first], cols[first])), shape=shape
+    )
 
 
 class Streets:
@@ -75,17 +93,8 @@ class Streets:
         self.kinds = kinds
         self.key = key  # which network, as imported (a new import is a new key)
         n = len(self.lat)
-        weight = np.maximum(self.length_m, NANOMETRE)
-        self.graph = csr_matrix(
-            (
-                np.concatenate([weight, weight]),
-                (
-                    np.concatenate([self.source, self.target]),
-                    np.concatenate([self.target, self.source]),
-                ),
-            ),
-            shape=(n, n),
-        )
+        self._full: csr_matrix | None = None
+        self._chains()
         # A plane around the network's middle, for placing points (only placing: every length
         # reported is geo's).
         self.lat0 = float(np.mean(self.lat)) if n else 0.0
@@ -103,6 +112,118 @@ class Streets:
         self._half_piece = float(
             (np.hypot(bx - ax, by - ay) / pieces).max() / 2 if len(pieces) else 0.0
         )
+
+    def _chains(self) -> None:
+        """The searched graph: the junctions (nodes with other than two edge ends) and the chains
+        of edges between them. Each edge gets its chain and the metres along that chain of its
+        two ends; each chain its two junctions (``chain_u``, ``chain_v``) and its length."""
+        n = self.nodes
+        degree = np.bincount(self.source, minlength=n) + np.bincount(self.target, minlength=n)
+        junction = degree != 2
+        while True:
+            inner = ~junction
+            both = inner[self.source] & inner[self.target]
+            _, label = connected_components(
+                csr_matrix(
+                    (np.ones(int(both.sum())), (self.source[both], self.target[both])),
+                    shape=(n, n),
+                ),
+                directed=False,
+            )
+            boundary = np.flatnonzero(inner[self.source] ^ inner[self.target])
+            inner_end = np.where(
+                inner[self.source[boundary]], self.source[boundary], self.target[boundary]
+            )
+            count = int(label.max()) + 1 if n else 0
+            ends_per = np.bincount(label[inner_end], minlength=count)
+            # A ring of two-edge nodes alone has no junction: its first node becomes one.
+            ring = np.zeros(count, dtype=bool)
+            ring[label[inner]] = True
+            ring &= ends_per == 0
+            if not ring.any():
+                break
+            first = np.full(count, n, dtype=np.int64)
+            np.minimum.at(first, label[inner], np.flatnonzero(inner))
+            junction[first[ring]] = True
+        # Chains through two-edge nodes: numbered by their run of such nodes, each with exactly
+        # two boundary edges (the first in edge order starts it, the other ends it).
+        runs = np.flatnonzero(ends_per > 0)
+        chain_of_run = np.full(count, -1, dtype=np.int64)
+        chain_of_run[runs] = np.arange(len(runs))
+        inner_chains = len(runs)
+        order = np.lexsort((boundary, chain_of_run[label[inner_end]]))
+        boundary, inner_end = boundary[order], inner_end[order]
+        opening, closing = boundary[0::2], boundary[1::2]
+        opening_inner, closing_inner = inner_end[0::2], inner_end[1::2]
+        assert len(opening) == len(closing) == inner_chains
+        outer = np.where(
+            inner_end == self.source[boundary], self.target[boundary], self.source[boundary]
+        )
+        # Metres along each chain: one search from every chain's start over the chains alone,
+        # each given its own start and end node, so no walk leaves its chain.
+        interior = np.flatnonzero(both)
+        start_node = n + np.arange(inner_chains)
+        end_node = n + inner_chains + np.arange(inner_chains)
+        a = np.concatenate([self.source[interior], start_node, end_node])
+        b = np.concatenate([self.target[interior], opening_inner, closing_inner])
+        w = np.concatenate(
+            [self.length_m[interior], self.length_m[opening], self.length_m[closing]]
+        )
+        size = n + 2 * inner_chains
+        if inner_chains:
+            along = dijkstra(
+                _graph(np.r_[a, b], np.r_[b, a], np.r_[w, w], (size, size)),
+                directed=True,
+                indices=start_node,
+                min_only=True,
+            )
+        else:
+            along = np.zeros(size)
+        direct = np.flatnonzero(junction[self.source] & junction[self.target])
+        core = np.cumsum(junction) - 1
+        self.junction_nodes = np.flatnonzero(junction)  # the node of each junction
+        self.junctions = len(self.junction_nodes)
+        m = len(self.source)
+        self.edge_chain = np.empty(m, dtype=np.int64)
+        self.edge_at_source = np.empty(m)
+        self.edge_at_target = np.empty(m)
+        self.edge_chain[interior] = chain_of_run[label[self.source[interior]]]
+        self.edge_at_source[interior] = along[self.source[interior]]
+        self.edge_at_target[interior] = along[self.target[interior]]
+        chain_m = np.concatenate([along[end_node], self.length_m[direct]])
+        for edges, inner_nodes, at_junction in (
+            (opening, opening_inner, np.zeros(inner_chains)),
+            (closing, closing_inner, chain_m[:inner_chains]),
+        ):
+            self.edge_chain[edges] = np.arange(inner_chains)
+            inner_first = self.source[edges] == inner_nodes
+            self.edge_at_source[edges] = np.where(inner_first, along[inner_nodes], at_junction)
+            self.edge_at_target[edges] = np.where(inner_first, at_junction, along[inner_nodes])
+        self.edge_chain[direct] = inner_chains + np.arange(len(direct))
+        self.edge_at_source[direct] = 0.0
+        self.edge_at_target[direct] = self.length_m[direct]
+        self.chain_u = core[np.concatenate([outer[0::2], self.source[direct]])]
+        self.chain_v = core[np.concatenate([outer[1::2], self.target[direct]])]
+        self.chain_m = chain_m
+        # The searched graph: one edge per chain between two junctions (the shortest of
+        # parallel ones; a chain back to its own junction shortens no walk).
+        real = self.chain_u != self.chain_v
+        u, v, w = self.chain_u[real], self.chain_v[real], chain_m[real]
+        k = self.junctions
+        self.graph = _graph(np.r_[u, v], np.r_[v, u], np.r_[w, w], (k, k))
+
+    def _at(self, edge: np.ndarray, along: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The chains of spots ``along`` their ``edge``s, and the metres along each chain."""
+        at_source, at_target = self.edge_at_source[edge], self.edge_at_target[edge]
+        return self.edge_chain[edge], at_source + along * (at_target - at_source)
+
+    @property
+    def full_graph(self) -> csr_matrix:
+        """Every node and edge (for drawing one walk node by node), built when first asked."""
+        if self._full is None:
+            s, t, w = self.source, self.target, self.length_m
+            self._full = _graph(np.r_[s, t], np.r_[t, s], np.r_[w, w], (self.nodes, self.nodes))
+        return self._full
 
     def cut(self, south: float, west: float, north: float, east: float) -> "Streets":
         """The part of the network with both ends of an edge inside the box (a district's own
@@ -144,29 +265,45 @@ class Streets:
         px, py = self.plane(lat, lng)
         points = np.column_stack((px, py))
         # The nearest piece's middle bounds the search; every piece that could be nearer has its
-        # middle within half a piece of that bound. Slack: the plane is not geo's measure.
-        first, _ = self._pieces.query(points, distance_upper_bound=within_m * 1.01 + 1)
-        near = np.isfinite(first)
+        # middle within half a piece of that bound. Slack: the plane is not geo's measure. One
+        # query for the nearest few pieces; a point with more than that within the bound (at a
+        # crossing of many short edges) is asked again for all of them.
+        k = min(NEAREST_PIECES, len(self._piece_edge))
+        reach, piece = self._pieces.query(
+            points, k=k, distance_upper_bound=within_m * 1.01 + 1 + self._half_piece
+        )
+        reach, piece = reach.reshape(m, k), piece.reshape(m, k)
+        near = np.isfinite(reach[:, 0])
         if not near.any():
             return Placed(edge, along, offset)
-        rows = np.flatnonzero(near)
-        found = self._pieces.query_ball_point(points[rows], first[rows] + self._half_piece + 1e-6)
-        counts = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
-        who = np.repeat(rows, counts)
-        cand = self._piece_edge[np.concatenate(found).astype(np.int64)]
-        # Exact distance from each point to each candidate edge, in the plane.
-        ax, ay = self.x[self.source[cand]], self.y[self.source[cand]]
-        dx, dy = self.x[self.target[cand]] - ax, self.y[self.target[cand]] - ay
-        span = dx * dx + dy * dy
-        with np.errstate(invalid="ignore", divide="ignore"):
-            t = np.where(span > 0, ((px[who] - ax) * dx + (py[who] - ay) * dy) / span, 0.0)
-        t = np.clip(t, 0.0, 1.0)
-        d = np.hypot(ax + t * dx - px[who], ay + t * dy - py[who])
-        # The nearest candidate per point: sort by (point, distance, edge) and take the first.
-        order = np.lexsort((cand, d, who))
-        who, cand, t, d = who[order], cand[order], t[order], d[order]
-        keep = np.r_[True, who[1:] != who[:-1]]
-        who, cand, t = who[keep], cand[keep], t[keep]
+        bound = reach[:, :1] + self._half_piece + 1e-6
+        more = near & (reach[:, -1] <= bound[:, 0])
+        few = np.flatnonzero(near & ~more)
+        # The points with a few candidates, as a table: a row per point, a column per piece.
+        cand = self._piece_edge[np.minimum(piece[few], len(self._piece_edge) - 1)]
+        t, d = self._to_edges(cand, px[few, None], py[few, None])
+        d = np.where(reach[few] <= bound[few], d, np.inf)
+        # The nearest candidate per point, the lowest edge number among equals.
+        nearest = d == d.min(axis=1, keepdims=True)
+        cand = np.where(nearest, cand, np.iinfo(np.int64).max)
+        column = np.argmin(cand, axis=1)
+        who = few
+        cand = cand[np.arange(len(few)), column]
+        t = t[np.arange(len(few)), column]
+        if more.any():
+            rows = np.flatnonzero(more)
+            found = self._pieces.query_ball_point(points[rows], bound[rows, 0])
+            counts = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
+            many = np.repeat(rows, counts)
+            many_cand = self._piece_edge[np.concatenate(found).astype(np.int64)]
+            many_t, many_d = self._to_edges(many_cand, px[many], py[many])
+            # Sorted by (point, distance, edge): the first of each point.
+            order = np.lexsort((many_cand, many_d, many))
+            many, many_cand, many_t = many[order], many_cand[order], many_t[order]
+            first = np.r_[True, many[1:] != many[:-1]]
+            who = np.concatenate([who, many[first]])
+            cand = np.concatenate([cand, many_cand[first]])
+            t = np.concatenate([t, many_t[first]])
         # The spot, back in degrees, and geo's metres to it.
         s_lat = self.lat[self.source[cand]] + t * (
             self.lat[self.target[cand]] - self.lat[self.source[cand]]
@@ -181,23 +318,35 @@ class Streets:
         offset[who[inside]] = metres[inside]
         return Placed(edge, along, offset)
 
+    def _to_edges(
+        self, edge: np.ndarray, px: np.ndarray, py: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """For points (in the plane) and edges: how far along each edge its nearest spot to the
+        point lies (0 … 1), and the distance to that spot, in the plane."""
+        ax, ay = self.x[self.source[edge]], self.y[self.source[edge]]
+        dx, dy = self.x[self.target[edge]] - ax, self.y[self.target[edge]] - ay
+        span = dx * dx + dy * dy
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.where(span > 0, ((px - ax) * dx + (py - ay) * dy) / span, 0.0)
+        t = np.clip(t, 0.0, 1.0)
+        return t, np.hypot(ax + t * dx - px, ay + t * dy - py)
+
     def with_starts(self, placed: Placed) -> csr_matrix:
-        """The graph with one extra node per placed point (``nodes + i``), with edges out to both
-        ends of its edge and none in. Points not on the streets get a node without edges."""
-        n, k = self.nodes, len(placed.edge)
+        """The searched graph with one extra node per placed point (``junctions + i``), with
+        edges out to both junctions of its chain and none in. Points not on the streets get a
+        node without edges."""
+        n, k = self.junctions, len(placed.edge)
         rows = np.flatnonzero(placed.on_streets)
-        e = placed.edge[rows]
-        to_source = placed.offset_m[rows] + placed.along[rows] * self.length_m[e]
-        to_target = placed.offset_m[rows] + (1 - placed.along[rows]) * self.length_m[e]
-        extra = csr_matrix(
-            (
-                np.maximum(np.concatenate([to_source, to_target]), NANOMETRE),
-                (np.concatenate([rows, rows]), np.concatenate([self.source[e], self.target[e]])),
-            ),
-            shape=(k, n + k),
+        chain, at = self._at(placed.edge[rows], placed.along[rows])
+        offset = placed.offset_m[rows]
+        extra = _graph(
+            np.r_[rows, rows],
+            np.r_[self.chain_u[chain], self.chain_v[chain]],
+            np.r_[offset + at, offset + self.chain_m[chain] - at],
+            (k, n + k),
         )
         base = self.graph
-        # The street rows widened to n + k columns, then the new rows below them.
+        # The junction rows widened to n + k columns, then the new rows below them.
         widened = csr_matrix((base.data, base.indices, base.indptr), shape=(n, n + k))
         return csr_matrix(sparse_vstack([widened, extra], format="csr"))
 
@@ -207,9 +356,9 @@ class Streets:
         starts: np.ndarray,
         limit_m: float,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Every street node's walk from the nearest of ``starts`` (extra-node numbers, from 0)
+        """Every junction's walk from the nearest of ``starts`` (extra-node numbers, from 0)
         within ``limit_m``, and which start that is (-1: none within the limit)."""
-        n = self.nodes
+        n = self.junctions
         if not len(starts):
             return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
         dist, _, src = dijkstra(
@@ -227,34 +376,29 @@ class Streets:
     def walk(self, starts: Placed, ends: Placed, limit_m: float) -> np.ndarray:
         """Metres from the nearest of ``starts`` to each of ``ends`` along the streets (inf
         beyond ``limit_m`` or where either is off the streets): a few limited searches from the
-        ends of the starts' edges, for one origin's handful of gates."""
+        junctions of the starts' chains, for one origin's handful of gates."""
         result = np.full(len(ends.edge), np.inf)
         on = np.flatnonzero(starts.on_streets)
         reached = np.flatnonzero(ends.on_streets)
         if not len(on) or not len(reached):
             return result
-        e = starts.edge[on]
-        roots = np.concatenate([self.source[e], self.target[e]])
-        extra = np.concatenate(
-            [
-                starts.offset_m[on] + starts.along[on] * self.length_m[e],
-                starts.offset_m[on] + (1 - starts.along[on]) * self.length_m[e],
-            ]
-        )
+        chain, at = self._at(starts.edge[on], starts.along[on])
+        roots = np.r_[self.chain_u[chain], self.chain_v[chain]]
+        out = starts.offset_m[on]
+        extra = np.r_[out + at, out + self.chain_m[chain] - at]
         # Each root's own search, then the start's way out to it added: the nearest over all.
         rows = dijkstra(self.graph, directed=True, indices=roots, limit=limit_m)
         dist = np.min(rows + extra[:, None], axis=0)
-        f = ends.edge[reached]
-        t = ends.along[reached]
-        length = self.length_m[f]
+        end_chain, end_at = self._at(ends.edge[reached], ends.along[reached])
         best = np.minimum(
-            dist[self.source[f]] + t * length, dist[self.target[f]] + (1 - t) * length
+            dist[self.chain_u[end_chain]] + end_at,
+            dist[self.chain_v[end_chain]] + self.chain_m[end_chain] - end_at,
         )
-        # A start on the end's own edge walks straight along it.
-        for i in on.tolist():
-            same = f == starts.edge[i]
+        # A start on the end's own chain walks straight along it.
+        for i in range(len(on)):
+            same = end_chain == chain[i]
             if same.any():
-                direct = starts.offset_m[i] + np.abs(t[same] - starts.along[i]) * length[same]
+                direct = out[i] + np.abs(end_at[same] - at[i])
                 best[same] = np.minimum(best[same], direct)
         best = best + ends.offset_m[reached]
         result[reached] = np.where(best <= limit_m, best, np.inf)
@@ -263,7 +407,7 @@ class Streets:
     def path(self, start: Placed, end: Placed, limit_m: float) -> list[int] | None:
         """The street nodes of the shortest walk from one placed point to another (both on the
         streets), in order; [] when the walk stays on their shared edge; None beyond
-        ``limit_m``."""
+        ``limit_m``. Searched over every node, as it is drawn."""
         a, b = int(start.edge[0]), int(end.edge[0])
         if a < 0 or b < 0:
             return None
@@ -273,7 +417,7 @@ class Streets:
             float((1 - start.along[0]) * self.length_m[a]),
         ]
         dist, previous = dijkstra(
-            self.graph, directed=True, indices=roots, limit=limit_m, return_predecessors=True
+            self.full_graph, directed=True, indices=roots, limit=limit_m, return_predecessors=True
         )
         into = [
             (int(self.source[b]), float(end.along[0] * self.length_m[b])),
@@ -327,28 +471,27 @@ class Streets:
         which = np.full(len(gates.edge), -1, dtype=np.int64)
         if not len(g):
             return metres, which
-        e = gates.edge[g]
-        t = gates.along[g]
-        length = self.length_m[e]
-        via_source = dist[self.source[e]] + t * length
-        via_target = dist[self.target[e]] + (1 - t) * length
-        best = np.where(via_source <= via_target, via_source, via_target)
-        who = np.where(via_source <= via_target, src[self.source[e]], src[self.target[e]])
-        # Ends on the gate's own edge: straight along it.
+        chain, at = self._at(gates.edge[g], gates.along[g])
+        u, v = self.chain_u[chain], self.chain_v[chain]
+        via_u = dist[u] + at
+        via_v = dist[v] + (self.chain_m[chain] - at)
+        best = np.where(via_u <= via_v, via_u, via_v)
+        who = np.where(via_u <= via_v, src[u], src[v])
+        # Ends on the gate's own chain: straight along it.
         own = end_rows[ends.on_streets[end_rows]]
         if len(own):
-            order = np.argsort(ends.edge[own], kind="stable")
-            own = own[order]
-            own_edges = ends.edge[own]
-            lo = np.searchsorted(own_edges, e, side="left")
-            hi = np.searchsorted(own_edges, e, side="right")
+            own_chain, own_at = self._at(ends.edge[own], ends.along[own])
+            order = np.argsort(own_chain, kind="stable")
+            own, own_chain, own_at = own[order], own_chain[order], own_at[order]
+            lo = np.searchsorted(own_chain, chain, side="left")
+            hi = np.searchsorted(own_chain, chain, side="right")
             counts = hi - lo
             if counts.any():
                 gate_at = np.repeat(np.arange(len(g)), counts)
                 step = np.arange(len(gate_at)) - np.repeat(np.cumsum(counts) - counts, counts)
-                pick = own[np.repeat(lo, counts) + step]
-                along_edge = np.abs(ends.along[pick] - t[gate_at]) * length[gate_at]
-                direct = ends.offset_m[pick] + along_edge
+                index = np.repeat(lo, counts) + step
+                pick = own[index]
+                direct = ends.offset_m[pick] + np.abs(own_at[index] - at[gate_at])
                 order = np.lexsort((direct, gate_at))
                 gate_at, pick, direct = gate_at[order], pick[order], direct[order]
                 first = np.r_[True, gate_at[1:] != gate_at[:-1]]

@@ -3,6 +3,7 @@ networks (networkx shortest paths between the ends of each point's nearest edge,
 by trying every edge), and the properties every walk must have."""
 
 import dataclasses
+import itertools
 import math
 import random
 
@@ -18,21 +19,65 @@ CENTRE = (43.88, 125.30)
 CIRCLES = [Circle("canteen", 500, required=True), Circle("library", 1000)]
 
 
-def random_streets(rnd: random.Random, n: int = 160, side_m: float = 2500):
+def random_streets(rnd: random.Random, n: int = 160, side_m: float = 2500, shaped: bool = False):
     """``n`` crossings over a square, each joined to its three nearest (a street grid of sorts,
-    in several pieces at times: a piece away from a point is never reached)."""
+    in several pieces at times: a piece away from a point is never reached). ``shaped``: most
+    streets bend through shape nodes, as drawn ones do, and there are lassos (a street back to
+    its own crossing), second streets between the same two crossings and a ring on its own: the
+    runs of two-edge nodes the engine searches as one."""
     points = [geo.offset(CENTRE, rnd.uniform(0, side_m), rnd.uniform(0, side_m)) for _ in range(n)]
     pairs = set()
     for i, p in enumerate(points):
         near = sorted(range(n), key=lambda j: geo.distance_m(p, points[j]))[1:4]
         pairs |= {(min(i, j), max(i, j)) for j in near}
     pairs = sorted(pairs)
+    if shaped:
+        pairs = shape(rnd, points, pairs)
     lat = np.array([p[0] for p in points])
     lng = np.array([p[1] for p in points])
     source = np.array([a for a, _ in pairs])
     target = np.array([b for _, b in pairs])
     length = np.array([geo.distance_m(points[a], points[b]) for a, b in pairs])
     return points, pairs, Streets(lat, lng, source, target, length, np.zeros(len(pairs)), ("x",))
+
+
+def shape(rnd: random.Random, points: list, pairs: list) -> list:
+    """``pairs`` with shape nodes (appended to ``points``) and the odd shapes of a drawn map."""
+
+    def new(point) -> int:
+        points.append(point)
+        return len(points) - 1
+
+    def through(a: int, b: int, bends: int, off_m: float) -> list:
+        (la, ga), (lb, gb) = points[a], points[b]
+        chain = [a]
+        for k in range(1, bends + 1):
+            t = k / (bends + 1)
+            mid = (la + t * (lb - la), ga + t * (gb - ga))
+            chain.append(
+                new(geo.offset(mid, rnd.uniform(-off_m, off_m), rnd.uniform(-off_m, off_m)))
+            )
+        chain.append(b)
+        return list(itertools.pairwise(chain))
+
+    crossings = len(points)
+    shaped = []
+    for a, b in pairs:
+        bends = rnd.choice([0, 1, 2, 3, 3])
+        shaped += through(a, b, bends, 15) if bends else [(a, b)]
+    for a, b in rnd.sample(pairs, 6):  # a second street between the same two crossings
+        shaped += through(a, b, rnd.choice([1, 2]), 60)
+    for c in rnd.sample(range(crossings), 5):  # a lasso: out and back to the same crossing
+        loop = [new(geo.offset(points[c], rnd.uniform(40, 90), rnd.uniform(-60, 60)))]
+        loop.append(new(geo.offset(points[loop[0]], rnd.uniform(20, 50), rnd.uniform(20, 50))))
+        shaped += [(c, loop[0]), (loop[0], loop[1]), (loop[1], c)]
+    middle = geo.offset(CENTRE, rnd.uniform(500, 2000), rnd.uniform(500, 2000))
+    ring = [
+        new(geo.offset(middle, 100 * math.sin(k * math.pi / 3), 100 * math.cos(k * math.pi / 3)))
+        for k in range(6)
+    ]
+    shaped += list(zip(ring, ring[1:] + ring[:1], strict=True))
+    return shaped
 
 
 def place_by_hand(point, points, pairs, streets: Streets):
@@ -76,9 +121,9 @@ def reference_walk(start, end, pairs, lengths, paths):
     return o1 + best + o2
 
 
-def scene(seed: int):
+def scene(seed: int, shaped: bool = False):
     rnd = random.Random(seed)
-    points, pairs, streets = random_streets(rnd)
+    points, pairs, streets = random_streets(rnd, shaped=shaped)
     graph = nx.Graph()
     for (a, b), metres in zip(pairs, streets.length_m.tolist(), strict=True):
         graph.add_edge(a, b, weight=metres)
@@ -140,9 +185,10 @@ def reference_matrix(points, pairs, streets, paths, homes, gates, sites, further
     return result
 
 
+@pytest.mark.parametrize("shaped", [False, True], ids=["crossings", "shaped"])
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
-def test_walks_equal_an_independent_reference(seed):
-    points, pairs, streets, paths, homes, gates, sites, further, h, s = scene(seed)
+def test_walks_equal_an_independent_reference(seed, shaped):
+    points, pairs, streets, paths, homes, gates, sites, further, h, s = scene(seed, shaped)
     matrix = coverage.compute(h, s, CIRCLES, walker=Walker({7: streets}, h, s))
     walked = compared = 0
     for circle in CIRCLES:
@@ -163,6 +209,53 @@ def test_walks_equal_an_independent_reference(seed):
                 other = int(matrix.nearest[circle.code][row])
                 assert other in {x[0] for x in sites}
     assert compared > 40 and walked > 20
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_one_origin_walks_and_drawn_paths_equal_the_reference_on_shaped_streets(seed):
+    """The finder's walk from one point and the walk drawn node by node, on streets that bend
+    through shape nodes (searched as chains between crossings): both equal the reference."""
+    rnd = random.Random(100 + seed)
+    points, pairs, streets, paths, *_ = scene(seed, shaped=True)
+    lengths = streets.length_m.tolist()
+    assert streets.junctions < 0.6 * streets.nodes  # most nodes are shape nodes
+
+    def anywhere():
+        return geo.offset(CENTRE, rnd.uniform(-100, 2600), rnd.uniform(-100, 2600))
+
+    compared = 0
+    for _ in range(25):
+        origin = anywhere()
+        ends = [anywhere() for _ in range(30)]
+        start = streets.place(np.array([origin[0]]), np.array([origin[1]]))
+        placed = streets.place(np.array([e[0] for e in ends]), np.array([e[1] for e in ends]))
+        got = streets.walk(start, placed, 1800)
+        by_hand = place_by_hand(origin, points, pairs, streets)
+        for i, end in enumerate(ends):
+            other = place_by_hand(end, points, pairs, streets)
+            if by_hand is None or other is None:
+                assert math.isinf(got[i])
+                continue
+            expected = reference_walk(by_hand, other, pairs, lengths, paths)
+            if expected > 1800:
+                assert math.isinf(got[i])
+                continue
+            assert got[i] == pytest.approx(expected, abs=1e-6)
+            compared += 1
+            # The drawn walk: its nodes, joined, with the two ends' ways in and out.
+            one = streets.place(np.array([end[0]]), np.array([end[1]]))
+            nodes = streets.path(start, one, 1800)
+            assert nodes is not None
+            if nodes:
+                drawn = sum(
+                    geo.distance_m(points[a], points[b]) for a, b in itertools.pairwise(nodes)
+                )
+                e1, t1, o1 = by_hand
+                e2, t2, o2 = other
+                out = (t1 if pairs[e1][0] == nodes[0] else 1 - t1) * lengths[e1]
+                into = (t2 if pairs[e2][0] == nodes[-1] else 1 - t2) * lengths[e2]
+                assert o1 + out + drawn + into + o2 == pytest.approx(expected, abs=1e-3)
+    assert compared > 120
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
