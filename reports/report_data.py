@@ -74,6 +74,7 @@ class Place:
     slug: str
     subdistrict: str
     district: str  # with its city: 洛阳市洛龙区
+    district_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -265,11 +266,26 @@ class Walk:
     covered: bool
     line_m: float | None = None  # the straight line to the nearest, where the walk was measured
     line_covered: bool = False  # within the walk by straight line
+    # Covered by straight line only, and that line crosses a barrier the network's import knows
+    # (a railway, a river): its (kind, name).
+    across: tuple[str, str] | None = None
 
     @property
     def detour(self) -> bool:
         """Covered by straight line but not on foot: the streets make it too far."""
         return self.line_covered and not self.covered
+
+    @property
+    def across_text(self) -> str:
+        """Why, where the data says so: 隔着铁路 (across the railway)."""
+        if self.across is None:
+            return ""
+        kind, name = self.across
+        if kind == "railway":
+            return _("across the railway (%(name)s)") % {"name": name}
+        if kind == "river":
+            return _("across the river (%(name)s)") % {"name": name}
+        return _("across %(name)s") % {"name": name}
 
     @property
     def minutes(self) -> int | None:
@@ -631,12 +647,17 @@ class Area:
         by_line = {s.code: line.covered(s.code) for s in services} if line is not None else {}
         networked = np.isin(self.homes.district, [n.district_id for n in self.networks])
         walked = self.on_streets if self.on_streets is not None else networked
+        barriers = {n.district_id: n.barriers for n in self.networks if n.barriers}
         result = []
         for row in rows.tolist():
             walks = []
             for s in services:
                 fid = int(matrix.nearest[s.code][row])
                 straight = float(line.distance[s.code][row]) if line is not None else math.inf
+                line_covered = bool(by_line[s.code][row]) if by_line else False
+                across = None
+                if line_covered and not covered[s.code][row]:
+                    across = self._across(row, int(line.nearest[s.code][row]), barriers)
                 walks.append(
                     Walk(
                         s,
@@ -644,7 +665,8 @@ class Area:
                         float(matrix.distance[s.code][row]) if fid >= 0 else None,
                         bool(covered[s.code][row]),
                         None if math.isinf(straight) else straight,
-                        bool(by_line[s.code][row]) if by_line else False,
+                        line_covered,
+                        across,
                     )
                 )
             result.append(
@@ -660,6 +682,32 @@ class Area:
             )
         result.sort(key=lambda r: (-r.population, r.name))
         return result
+
+    def off_streets(self, place: Place) -> list[Spot]:
+        """The place's own facilities more than 200 m from every street of its district's
+        network, by name: measured by straight line, their points are worth checking."""
+        walker, sites = self.walker, self.sites
+        if self.straight or walker is None or sites is None:
+            return []
+        placed = walker.sites.get(place.district_id)
+        if placed is None:
+            return []
+        own = {s.id: s for s in self.spots.values() if s.community_id == place.id}
+        rows = np.flatnonzero(np.isin(sites.ids, list(own)))
+        off = sites.ids[rows[~placed.on_streets[rows]]].tolist()
+        return sorted((own[int(f)] for f in set(off)), key=lambda s: s.name)
+
+    def _across(self, row: int, fid: int, barriers: dict) -> tuple[str, str] | None:
+        """The barrier (kind, name) the straight line from compound ``row`` to facility ``fid``
+        crosses, if its district's network records one."""
+        spot = self.spots.get(fid)
+        if spot is None:
+            return None
+        home = (float(self.homes.lat[row]), float(self.homes.lng[row]))
+        for kind, name, points in barriers.get(int(self.homes.district[row]), ()):
+            if geo.crosses(home, (spot.latitude, spot.longitude), points):
+                return kind, name
+        return None
 
     def suggestions(self, code: str, plan: bool, k: int = DEFAULT_PICKS) -> Suggestions:
         """The best ``k`` idle rooms for category ``code``, chosen greedily."""
@@ -788,8 +836,8 @@ def gather(communities) -> Area:
         )
     )
     places = [
-        Place(i, name, slug, sub, city + district)
-        for i, name, slug, sub, city, district, *_ in rows
+        Place(i, name, slug, sub, city + district, district_id)
+        for i, name, slug, sub, city, district, district_id, _network in rows
     ]
     districts = sorted({row[-2] for row in rows})
     homes, sites, circles = coverage.load(districts)

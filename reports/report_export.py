@@ -269,6 +269,7 @@ def _compounds(area: Area, plan: bool) -> Table:
         columns += [
             Column(_("Straight line to the nearest (m)"), INT),
             Column(_("Measured")),
+            Column(_("Why the walk is longer")),
         ]
     walked, straight, check = _("walking along streets"), _("straight line"), _("check this point")
     service_names = {s.code: s.name for s in area.required}
@@ -291,6 +292,7 @@ def _compounds(area: Area, plan: bool) -> Table:
                 [
                     None if walk.line_m is None else round(walk.line_m),
                     f"{straight} ({check})" if row.off_streets else walked,
+                    walk.across_text or None,
                 ]
                 if area.walks
                 else []

@@ -601,6 +601,7 @@ def _community(area: Area, choices: Choices, slug: str):
         "complete": area.complete(choices.plan)[place.id],
         "population": next(iter(cells.values())).population if cells else 0,
         "compounds": area.compound_rows(choices.plan, place),
+        "off_streets": area.off_streets(place),
         "export_query": choices.query("plan", "straight"),
         "demand": demand,
         "wishes": [

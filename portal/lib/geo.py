@@ -5,7 +5,9 @@ streets add up such lines: streets.network). Over the few kilometres of a living
 equirectangular approximation differs from the great-circle distance by far less than a metre.
 """
 
+import itertools
 import math
+from collections.abc import Sequence
 
 EARTH_RADIUS_M = 6_371_008.8
 METRES_PER_DEGREE = math.pi * EARTH_RADIUS_M / 180  # ≈ 111,195 m along a meridian
@@ -56,3 +58,17 @@ def bounding_box(point: Point, metres: float) -> tuple[float, float, float, floa
     widest = min(89.9, abs(lat) + dlat)
     dlng = metres / (METRES_PER_DEGREE * math.cos(math.radians(widest)))
     return lat - dlat, lat + dlat, lng - dlng, lng + dlng
+
+
+def crosses(a: Point, b: Point, line: Sequence[Point]) -> bool:
+    """Whether the straight line from ``a`` to ``b`` crosses the polyline ``line`` (a railway, a
+    river). In degrees as they are: over a few kilometres the map is a linear image of the
+    ground, and whether two segments cross survives any linear map."""
+
+    def side(p: Point, q: Point, r: Point) -> float:
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+    for c, d in itertools.pairwise(line):
+        if side(a, b, c) * side(a, b, d) < 0 and side(c, d, a) * side(c, d, b) < 0:
+            return True
+    return False

@@ -76,7 +76,11 @@ def test_the_walking_pages_pass_axe_and_reflow_in_both_languages_and_modes(page,
     for path in PAGES:
         assert page.goto(path).status == 200, path
         check_page(page, elder=False)
+    # 铁西一区's canteen is 300 m away across the tracks: the table says so.
+    page.goto("/reports/communities/kangning/?service=canteen")
+    expect(page.locator(".walk__detour", has_text="隔着铁路").first).to_be_visible()
     page.get_by_role("button", name="English").click()
+    expect(page.locator(".walk__detour", has_text="across the railway").first).to_be_visible()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     for path in PAGES:
         page.goto(path)

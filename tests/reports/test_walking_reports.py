@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 import pytest
+from django.utils import translation
 
 from communities.models import Community, CompoundGate
 from facilities.models import Facility
@@ -204,3 +205,56 @@ def test_a_gate_added_in_the_admin_moves_the_figures_on_the_next_request(
     after = reader.get(url).content.decode()
     # From the north gate: 10 m to the street and 10 m to the canteen.
     assert re.search(r'walk walk--in">\s*<span class="walk__mark">✓</span> 20 m', after)
+
+
+def test_the_report_says_which_barrier_the_straight_line_crosses(official, compound_a, block):
+    from streets.models import StreetNetwork
+    from tests.conftest import client_for
+
+    community = compound_a.community
+    walk = gather(community).compound_rows(False)[0].walks[0]
+    assert walk.detour and walk.across is None  # no barrier recorded: no reason given
+    # A river recorded by the import, between the two streets: the line to the canteen crosses it.
+    south = geo.offset(compound_a.point, 150, -500)
+    river = [south, geo.offset(south, 5, 800), geo.offset(south, 0, 2500)]
+    network = StreetNetwork.objects.get(district=community.subdistrict.district)
+    network.report = {
+        "barriers": [{"kind": "river", "name": "新竹河", "points": [list(p) for p in river]}]
+    }
+    network.save()
+    walk = gather(community).compound_rows(False)[0].walks[0]
+    assert walk.across == ("river", "新竹河")
+    with translation.override("zh-hans"):
+        assert walk.across_text == "隔着新竹河"
+    with translation.override("en"):
+        assert walk.across_text == "across the river (新竹河)"
+    page = client_for(official).get(f"/reports/communities/{community.slug}/?service=canteen")
+    assert "直线 270 米，隔着新竹河：只有按直线才算够得着" in page.content.decode()
+
+
+def test_a_straight_line_crosses_a_polyline_only_where_it_does():
+    line = [(0.0, 0.0), (0.0, 1.0), (1.0, 2.0)]
+    assert geo.crosses((-1.0, 0.5), (1.0, 0.5), line)
+    assert geo.crosses((0.0, 2.0), (1.0, 1.0), line)  # the second piece
+    assert not geo.crosses((0.5, 0.5), (0.5, 0.9), line)  # both on one side
+    assert not geo.crosses((-1.0, 3.0), (1.0, 3.0), line)  # beyond its end
+
+
+def test_a_facility_far_from_every_street_is_listed_on_its_community_report(
+    official, compound_a, block
+):
+    from tests.conftest import client_for
+
+    community = compound_a.community
+    far = place(
+        compound_a, north=-600, community=community, category=category("barber"), name="远郊理发"
+    )
+    area = gather(community)
+    (mine,) = [p for p in area.places if p.id == community.pk]
+    assert [s.id for s in area.off_streets(mine)] == [far.pk]
+    assert area.measured(straight=True).off_streets(mine) == []
+    url = f"/reports/communities/{community.slug}/?service=canteen"
+    page = client_for(official).get(url).content.decode()
+    listed = re.search(r'<ul aria-labelledby="off-streets-title">(.*?)</ul>', page, re.S)
+    assert listed is not None and "远郊理发" in listed.group(1)
+    assert "北街食堂" not in listed.group(1)
