@@ -562,3 +562,21 @@ def read(district_id: int, pk: int, sha256: str, imported) -> Streets:
     )
     _networks[district_id] = streets
     return streets
+
+
+def preload() -> None:
+    """Read every district's network into this process (an app server calls it once, in the
+    background, as it starts): the first page that walks then does not wait for the read."""
+    import logging
+
+    from django.db import DatabaseError, connection
+
+    from streets.models import StreetNetwork
+
+    try:
+        load_streets(StreetNetwork.objects.values_list("district_id", flat=True))
+    except DatabaseError:
+        # The database is not there yet: the first page that walks reads the network instead.
+        logging.getLogger(__name__).warning("street networks not preloaded", exc_info=True)
+    finally:
+        connection.close()
