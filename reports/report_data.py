@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 
 from portal.lib import geo
 from reports import coverage
+from streets import network
 
 # How many sites the suggestions propose at most, and how many the form offers.
 MAX_PICKS = 10
@@ -816,7 +817,7 @@ def structure_changed(**kwargs) -> None:
 def gather(communities) -> Area:
     """The ``Area`` of ``communities`` (a queryset, already scoped), in at most seventeen queries:
     eleven for the coverage, six for the courses and wishes; and where the districts have street
-    networks, two more and two per network this process has not read yet."""
+    networks, one more and two per network this process has not read yet."""
     from communities.models import ResidentialCompound
 
     # Read first: a change committed while the rest is read is then seen as new by refresh().
@@ -844,7 +845,11 @@ def gather(communities) -> Area:
     ours = np.isin(homes.community, [p.id for p in places])
     homes = homes.subset(np.flatnonzero(ours))
     walked = sorted({row[-2] for row in rows if row[-1] is not None})
-    streets = coverage.load_streets(walked) if walked else {}
+    stored = _stored_networks(walked)
+    streets = {
+        n.district_id: network.read(n.district_id, n.pk, n.source_sha256, n.imported_at)
+        for n in stored
+    }
     walker = coverage.Walker(streets, homes, sites) if streets else None
     added = coverage.WITH_PLANNED - coverage.SERVING
     now = coverage.compute(homes, sites, circles, walker=walker)
@@ -873,7 +878,7 @@ def gather(communities) -> Area:
         marks=marks,
         line_now=line_now,
         line_plan=line_plan,
-        networks=_networks(streets),
+        networks=_networks(stored),
         walker=walker,
         on_streets=now.walked if walker is not None else None,
     )
@@ -996,14 +1001,21 @@ def _apply(area: Area, changed: list[int], current: coverage.Sites) -> None:
     _place_spots(area, set(changed))
 
 
-def _networks(streets: dict) -> tuple[Network, ...]:
+def _stored_networks(district_ids: list[int]) -> list:
+    """The districts' stored networks with their districts (one query; none without ids)."""
     from streets.models import StreetNetwork
 
-    rows = (
-        StreetNetwork.objects.filter(district_id__in=list(streets))
+    if not district_ids:
+        return []
+    return list(
+        StreetNetwork.objects.filter(district_id__in=district_ids)
         .select_related("district")
         .order_by("district__code")
     )
+
+
+def _networks(rows: list) -> tuple[Network, ...]:
+    """The networks as the pages name the measure."""
     return tuple(
         Network(
             n.district_id,
