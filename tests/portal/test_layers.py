@@ -19,9 +19,11 @@ FLOORS = {
     "reports": 4,
     "opendata": 4,
 }
-# The project package's top: the URL conf, the pages and commands that compose every app.
+# The project package's top: the URL conf, the pages, the app server's entry point and commands
+# that compose every app.
 TOP = {
     "portal/urls.py",
+    "portal/wsgi.py",
     "portal/pages.py",
     "portal/views.py",
     "portal/admin.py",
