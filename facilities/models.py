@@ -4,6 +4,8 @@ canteen menus."""
 import re
 from datetime import date
 
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchQuery, SearchVector, SearchVectorField
 from django.core.files.storage import default_storage
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -21,6 +23,7 @@ from communities.models import (
     _point_constraints,
     phone_validator,
 )
+from facilities import wording
 from portal import audit
 from portal.lib import geo
 
@@ -96,6 +99,22 @@ class Category(models.Model):
 
 
 class FacilityQuerySet(models.QuerySet):
+    # Bulk writes keep the search words too: every writer, fixtures included, goes through here
+    # (but for facilities.sheets' own UPDATE, which writes them itself).
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for facility in objs:
+            facility.fill_search()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        if set(fields) & set(Facility.SEARCHED):
+            for facility in objs:
+                facility.fill_search()
+            fields = [*fields, "search_tokens"]
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
     def visible(self) -> "FacilityQuerySet":
         """What residents see: everything but closed-for-good facilities."""
         return self.exclude(status=Facility.Status.CLOSED)
@@ -144,22 +163,35 @@ class FacilityQuerySet(models.QuerySet):
             .order_by("distance", "pk")
         )
 
-    def search(self, text: str, category_ids: list[int]) -> "FacilityQuerySet":
-        """Facilities whose name, address or operator holds ``text``, or that count for one of
-        ``category_ids`` (the categories whose names or everyday words match it)."""
-        q = (
-            Q(name__icontains=text)
-            | Q(address__icontains=text)
-            | Q(operator__icontains=text)
-            | Q(slug__icontains=text)
-        )
-        if category_ids:
-            further = Facility.other_categories.through.objects.filter(category_id__in=category_ids)
-            q |= Q(category_id__in=category_ids) | Q(pk__in=further.values("facility_id"))
-        return self.filter(q)
+    def search(self, text: str, category_ids_for=lambda word: []) -> "FacilityQuerySet":
+        """Facilities that match every word of ``text``. A word matches a facility when its
+        name, address or operator holds it (characters, pinyin or pinyin initials:
+        facilities.wording, through the index), when its community's name does (林园 in
+        林园社区), or when the word names a category it counts for (``category_ids_for(word)``:
+        the ids of the categories whose names or everyday words match it: 吃饭 → canteens)."""
+        result = self
+        for word in wording.words(text):
+            # Each way of matching through its own index, as one set of ids: an OR across them
+            # would have the planner read every facility.
+            ways = [
+                Facility.objects.filter(
+                    community__in=Community.objects.filter(
+                        Q(name__icontains=word) | Q(slug__icontains=word.lower())
+                    )
+                ).values("pk")
+            ]
+            if raw := wording.query(word):
+                found = SearchQuery(raw, search_type="raw", config="simple")
+                ways.append(Facility.objects.filter(search_vector=found).values("pk"))
+            if ids := list(category_ids_for(word)):
+                ways.append(Facility.objects.filter(category_id__in=ids).values("pk"))
+                further = Facility.other_categories.through.objects.filter(category_id__in=ids)
+                ways.append(further.values("facility_id"))
+            result = result.filter(pk__in=ways[0].union(*ways[1:], all=True))
+        return result
 
 
-@audit.track("Facility", exclude=["updated_at"])
+@audit.track("Facility", exclude=["updated_at", "search_tokens", "search_vector"])
 class Facility(PinyinSlugMixin, PointMixin):
     """A place residents go to: a canteen, a health station, a neighbourhood centre …"""
 
@@ -244,9 +276,19 @@ class Facility(PinyinSlugMixin, PointMixin):
         help_text=_("Invented for demonstration; shown with a notice on its page."),
     )
     updated_at = models.DateTimeField(_("last changed"), auto_now=True)
+    # What the finder searches (facilities.wording): kept by save() and by every bulk writer;
+    # the database turns it into the indexed text-search vector.
+    search_tokens = models.TextField(editable=False, blank=True, default="")
+    search_vector = models.GeneratedField(
+        expression=SearchVector("search_tokens", config="simple"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     objects = FacilityQuerySet.as_manager()
     community_path = "community__"
+    # What the search words are made of: saving any of these makes them again.
+    SEARCHED = ("name", "address", "operator")
 
     class Meta:
         ordering = ["name"]
@@ -257,6 +299,8 @@ class Facility(PinyinSlugMixin, PointMixin):
             models.Index(fields=["latitude", "longitude"], name="facilities_facility_latlng"),
             # The community page: its facilities by category.
             models.Index(fields=["community", "category"], name="facilities_facility_comm_cat"),
+            # The finder's and the open-data API's keyword search.
+            GinIndex(fields=["search_vector"], name="facilities_facility_search"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -278,6 +322,18 @@ class Facility(PinyinSlugMixin, PointMixin):
 
     def __str__(self) -> str:
         return self.name
+
+    def fill_search(self) -> None:
+        """Make the search words again from the name, address and operator (bulk writers call
+        this before they write; ``save`` does it itself)."""
+        self.search_tokens = wording.tokens(self.name, self.address, self.operator)
+
+    def save(self, *args, **kwargs) -> None:
+        self.fill_search()
+        fields = kwargs.get("update_fields")
+        if fields is not None and set(fields) & set(self.SEARCHED):
+            kwargs["update_fields"] = {*fields, "search_tokens"}
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("facilities:detail", kwargs={"slug": self.slug})

@@ -445,7 +445,7 @@ FORM_FIELDS = [
     "price_notes",
     "description",
 ]
-UPDATED_FIELDS = ["community", "category", *FORM_FIELDS, "updated_at"]
+UPDATED_FIELDS = ["community", "category", *FORM_FIELDS, "updated_at", "search_tokens"]
 
 
 # The same date formats whatever the page language: the sheet's format is fixed.
@@ -1288,6 +1288,8 @@ def apply(plan: Plan) -> dict[str, int]:
     new, changed = plan.of(NEW), plan.of(CHANGED)
     for row, slug in zip(new, _new_slugs([r.name for r in new]), strict=True):
         row.facility.slug = slug
+    for row in new + changed:
+        row.facility.fill_search()
     Facility.objects.bulk_create([r.facility for r in new], batch_size=BATCH)
     now = timezone.now()
     for row in changed:

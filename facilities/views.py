@@ -21,7 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from communities import access
 from communities.models import Community, ResidentialCompound
-from facilities import hours, maps, matching, walking
+from facilities import hours, maps, matching, walking, wording
 from facilities.forms import FacilitySearchForm
 from facilities.models import (
     Category,
@@ -183,11 +183,15 @@ def search(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         facilities = Facility.objects.visible().select_related("category", "community")
         if data["q"]:
-            matched = [
-                by_code[code]
-                for code in matching.matching_codes(data["q"], _category_terms(categories))
-            ]
-            facilities = facilities.search(data["q"], [c.pk for c in matched])
+            terms = _category_terms(categories)
+            per_word = {
+                word: [by_code[code] for code in matching.matching_codes(word, terms)]
+                for word in wording.words(data["q"])
+            }
+            matched = list({c.pk: c for found in per_word.values() for c in found}.values())
+            facilities = facilities.search(
+                data["q"], lambda word: [c.pk for c in per_word.get(word, ())]
+            )
         category = by_code.get(data["category"])
         if category:
             facilities = facilities.in_category(category)

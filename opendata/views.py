@@ -197,14 +197,15 @@ def _services(query: dict, today: date) -> tuple[QuerySet[Facility], QuerySet[Co
     facilities, courses = public_facilities(), public_courses(today)
     if text := query["search"]:
         categories = list(Category.objects.all())
-        codes = matching.matching_codes(
-            text,
-            [
-                matching.terms_for(c.code, c.name_zh, c.name_en, tuple(c.word_list))
-                for c in categories
-            ],
-        )
-        facilities = facilities.search(text, [c.pk for c in categories if c.code in codes])
+        terms = [
+            matching.terms_for(c.code, c.name_zh, c.name_en, tuple(c.word_list)) for c in categories
+        ]
+
+        def category_ids(word: str) -> list[int]:
+            codes = matching.matching_codes(word, terms)
+            return [c.pk for c in categories if c.code in codes]
+
+        facilities = facilities.search(text, category_ids)
         courses = courses.filter(
             Q(name__icontains=text) | Q(description__icontains=text) | Q(provider__icontains=text)
         )

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # the finder's text-search index (facilities.wording)
     "django_htmx",
     # The audit trail (portal/audit.py): row triggers in PostgreSQL record every change.
     "pgtrigger",
