@@ -17,6 +17,8 @@ class FacilitySearchForm(forms.Form):
         error_messages={"max_length": _("Use at most %(limit_value)d characters.")},
     )
     category = forms.ChoiceField(label=_("Category"), required=False)
+    # At city scale the community is chosen in two steps: its subdistrict (街道), then it.
+    area = forms.CharField(label=_("Subdistrict"), required=False, max_length=12)
     community = forms.SlugField(label=_("Community"), required=False)
     near = forms.TypedChoiceField(
         label=_("Near my residential compound"), required=False, coerce=int, empty_value=None

@@ -169,25 +169,34 @@ class FacilityQuerySet(models.QuerySet):
         facilities.wording, through the index), when its community's name does (林园 in
         林园社区), or when the word names a category it counts for (``category_ids_for(word)``:
         the ids of the categories whose names or everyday words match it: 吃饭 → canteens)."""
+        words = wording.words(text)
+        ids = [list(category_ids_for(word)) for word in words]
+        # For each word, the communities it names and the facilities that count for its
+        # categories as a further one, read first, all in one query, and given as lists: with
+        # every way of matching a plain column or the text index, the planner ORs the indexes.
+        parts = []
+        for i, word in enumerate(words):
+            tag = models.Value(i, output_field=models.IntegerField())
+            parts.append(
+                Community.objects.filter(Q(name__icontains=word) | Q(slug__icontains=word.lower()))
+                .order_by()
+                .values_list(tag, models.Value("c"), "pk")
+            )
+            if ids[i]:
+                further = Facility.other_categories.through.objects.filter(category_id__in=ids[i])
+                parts.append(further.order_by().values_list(tag, models.Value("f"), "facility_id"))
+        found = [[] for _ in words], [[] for _ in words]
+        if parts:
+            for i, kind, pk in parts[0].union(*parts[1:], all=True).order_by():
+                found[kind == "f"][i].append(pk)
         result = self
-        for word in wording.words(text):
-            # Each way of matching through its own index, as one set of ids: an OR across them
-            # would have the planner read every facility.
-            ways = [
-                Facility.objects.filter(
-                    community__in=Community.objects.filter(
-                        Q(name__icontains=word) | Q(slug__icontains=word.lower())
-                    )
-                ).values("pk")
-            ]
+        for i, word in enumerate(words):
+            q = Q(community_id__in=found[0][i])
+            if ids[i]:
+                q |= Q(category_id__in=ids[i]) | Q(pk__in=found[1][i])
             if raw := wording.query(word):
-                found = SearchQuery(raw, search_type="raw", config="simple")
-                ways.append(Facility.objects.filter(search_vector=found).values("pk"))
-            if ids := list(category_ids_for(word)):
-                ways.append(Facility.objects.filter(category_id__in=ids).values("pk"))
-                further = Facility.other_categories.through.objects.filter(category_id__in=ids)
-                ways.append(further.values("facility_id"))
-            result = result.filter(pk__in=ways[0].union(*ways[1:], all=True))
+                q |= Q(search_vector=SearchQuery(raw, search_type="raw", config="simple"))
+            result = result.filter(q)
         return result
 
 

@@ -40,6 +40,9 @@ from portal.lib import geo
 PAGE_SIZE = 20
 # Above this many compounds the "near" list shows only the chosen community's compounds.
 COMPOUND_OPTION_LIMIT = 500
+# Beyond this many communities the finder asks for the subdistrict (街道) first, then lists its
+# communities: a city's 2,500 in one list are slow to draw and useless to scroll.
+COMMUNITY_OPTION_LIMIT = 300
 MAP_RADIUS_M = 600
 MAP_NEIGHBOURS = 12
 
@@ -114,24 +117,89 @@ def _compound_choices(community_slug: str | None, near_id: int | None):
     compounds = ResidentialCompound.objects.select_related("community").order_by(
         "community__subdistrict__code", "community__name", "name"
     )
+    compounds = compounds.only("id", "name", "community__name")
     if community_slug:
-        compounds = compounds.filter(community__slug=community_slug)
+        rows = list(compounds.filter(community__slug=community_slug))
     else:
-        total = ResidentialCompound.objects.count()
-        if total > COMPOUND_OPTION_LIMIT:
+        rows = list(compounds[: COMPOUND_OPTION_LIMIT + 1])
+        if len(rows) > COMPOUND_OPTION_LIMIT:
             # Too many to list: offer the chosen compound's neighbours (or nothing) and ask for
             # the community first.
             if near_id is None:
                 return [], True
-            compounds = compounds.filter(
-                community__in=ResidentialCompound.objects.filter(pk=near_id).values("community")
+            rows = list(
+                compounds.filter(
+                    community__in=ResidentialCompound.objects.filter(pk=near_id).values("community")
+                )
             )
-    rows = list(compounds.only("id", "name", "community__name"))
     choices = [
         (community, [(c.pk, c.name) for c in group])
         for community, group in groupby(rows, key=lambda c: c.community.name)
     ]
     return choices, False
+
+
+@dataclass(frozen=True)
+class CommunityChoice:
+    """The finder's "which community" choice: the communities offered (slug, name, city,
+    district rows), and at city scale the subdistricts to pick them from first."""
+
+    rows: list
+    areas: list  # (district, [(subdistrict code, name), …]); empty: one list is short enough
+    area: str  # the subdistrict chosen ("" for none)
+    community: str  # the community chosen, "" when it is not among those offered
+
+
+def _community_choice(area: str, community: str) -> CommunityChoice:
+    """What to offer: every community in one query where they are few; at city scale the
+    subdistricts and the chosen one's communities, from the shared cache. A community asked for
+    without its subdistrict (an old link) brings its subdistrict."""
+    columns = ("slug", "name", "subdistrict__district__city", "subdistrict__district__name")
+    order = ("subdistrict__district__code", "subdistrict__code", "name")
+    rows = list(
+        Community.objects.order_by(*order).values_list(*columns)[: COMMUNITY_OPTION_LIMIT + 1]
+    )
+    if len(rows) <= COMMUNITY_OPTION_LIMIT:
+        return CommunityChoice(rows, [], "", community)
+    areas = caching.cached("finder-areas", build=_areas)
+    codes = {code for _district, subs in areas for code, _name in subs}
+    if area not in codes:
+        area = ""
+    if not area and community:
+        area = (
+            Community.objects.filter(slug=community)
+            .values_list("subdistrict__code", flat=True)
+            .first()
+        ) or ""
+    rows = (
+        caching.cached(
+            "finder-communities",
+            area,
+            build=lambda: list(
+                Community.objects.filter(subdistrict__code=area)
+                .order_by(*order)
+                .values_list(*columns)
+            ),
+        )
+        if area
+        else []
+    )
+    # A community of another subdistrict (the subdistrict was just changed) is let go.
+    if community not in {r[0] for r in rows}:
+        community = ""
+    return CommunityChoice(rows, areas, area, community)
+
+
+def _areas() -> list:
+    from communities.models import Subdistrict
+
+    rows = Subdistrict.objects.order_by("district__code", "code").values_list(
+        "code", "name", "district__city", "district__name"
+    )
+    return [
+        (district, [(code, name) for code, name, *_rest in group])
+        for district, group in groupby(rows, key=lambda r: f"{r[2]}{r[3]}")
+    ]
 
 
 def _community_groups(rows, chosen: str):
@@ -159,21 +227,19 @@ class Result:
 def search(request: HttpRequest) -> HttpResponse:
     categories = list(Category.objects.all())
     by_code = {c.code: c for c in categories}
-    communities = list(
-        Community.objects.order_by(
-            "subdistrict__district__code", "subdistrict__code", "name"
-        ).values_list("slug", "name", "subdistrict__district__city", "subdistrict__district__name")
-    )
-    raw_near = request.GET.get("near", "")
+    asked = request.GET.copy()
+    choice = _community_choice(asked.get("area", ""), asked.get("community", ""))
+    asked["area"] = choice.area
+    if choice.areas:
+        asked["community"] = choice.community
+    raw_near = asked.get("near", "")
     # An id, or nothing: past 18 digits it is no id (and past 4,300 Python will not read it).
     near_id = int(raw_near) if raw_near.isdigit() and len(raw_near) <= 18 else None
-    compounds, must_pick_community = _compound_choices(
-        request.GET.get("community") or None, near_id
-    )
+    compounds, must_pick_community = _compound_choices(asked.get("community") or None, near_id)
     form = FacilitySearchForm(
-        request.GET,
+        asked,
         categories=[(c.code, c.name) for c in categories],
-        community_slugs={slug for slug, *_rest in communities},
+        community_slugs={slug for slug, *_rest in choice.rows},
         compounds=compounds,
     )
     now = timezone.localtime()
@@ -197,6 +263,8 @@ def search(request: HttpRequest) -> HttpResponse:
             facilities = facilities.in_category(category)
         if data["community"]:
             facilities = facilities.filter(community__slug=data["community"])
+        elif data["area"]:
+            facilities = facilities.filter(community__subdistrict__code=data["area"])
         if data["accessible"]:
             facilities = facilities.accessible()
         if data["open_now"]:
@@ -256,7 +324,7 @@ def search(request: HttpRequest) -> HttpResponse:
     template = "facilities/search.html"
     if request.htmx:
         template += "#results"
-    query = request.GET.copy()
+    query = asked.copy()
     query.pop("page", None)
     return render(
         request,
@@ -270,7 +338,11 @@ def search(request: HttpRequest) -> HttpResponse:
             "matched": _list(c.name for c in matched),
             "categories": categories,
             "must_pick_community": must_pick_community,
-            "community_groups": _community_groups(communities, request.GET.get("community", "")),
+            "community_groups": _community_groups(choice.rows, asked.get("community", "")),
+            "areas": [
+                (district, [(code, name, code == choice.area) for code, name in subs])
+                for district, subs in choice.areas
+            ],
             "compound_groups": [
                 (community, [(pk, name, str(pk) == raw_near) for pk, name in options])
                 for community, options in compounds

@@ -94,3 +94,45 @@ def test_the_open_data_api_searches_the_same_way(client, canteens):
     assert found == {hsds.facility_service_id(canteens[0].pk)}
     found = {item["id"] for item in walk(client, "services", {"search": "st"})}
     assert found == {hsds.facility_service_id(c.pk) for c in canteens[:2]}
+
+
+@pytest.fixture
+def city_scale(monkeypatch):
+    """The finder as it is with a city's thousands of communities: subdistrict first."""
+    from facilities import views
+
+    monkeypatch.setattr(views, "COMMUNITY_OPTION_LIMIT", 1)
+
+
+def options(html: str, select: str) -> list[str]:
+    body = re.search(rf'<select[^>]*id="{select}"[^>]*>(.*?)</select>', html, re.S)
+    return re.findall(r"<option[^>]*>([^<]*)</option>", body.group(1)) if body else []
+
+
+def test_at_city_scale_the_community_is_chosen_subdistrict_first(client, canteens, city_scale):
+    html = client.get(SEARCH).content.decode()
+    assert options(html, "id_area") == ["全部街道", "青年路街道", "关林街道"]
+    assert options(html, "id_community") == ["请先选择街道"]
+    html = client.get(SEARCH, {"area": "220106005"}).content.decode()
+    assert options(html, "id_community") == ["全部社区", "新竹社区"]
+    # An old link names the community alone: its subdistrict is chosen with it.
+    response = client.get(SEARCH, {"community": "shiyou"})
+    html = response.content.decode()
+    assert re.search(r'<option value="410311004" selected>关林街道</option>', html)
+    assert names(response) == {"石油社区长者食堂"}
+
+
+def test_changing_the_subdistrict_lets_the_old_community_go(client, canteens, city_scale):
+    """The results come as a fragment, with the community list of the new subdistrict swapped
+    into the page's select; the community of the old subdistrict is dropped, not refused."""
+    response = client.get(
+        SEARCH, {"area": "220106005", "community": "shiyou"}, headers={"HX-Request": "true"}
+    )
+    html = response.content.decode()
+    assert 'class="field-error"' not in html
+    assert names(response) == {"新竹社区长者食堂", "便民超市"}
+    swapped = re.search(
+        r'<select id="id_community" hx-swap-oob="innerHTML">(.*?)</select>', html, re.S
+    )
+    assert swapped is not None and "新竹社区" in swapped.group(1)
+    assert "石油社区" not in swapped.group(1)
