@@ -46,6 +46,21 @@ class CommunitiesConfig(AppConfig):
 
         user_logged_in.connect(two_factor.signed_in, dispatch_uid="communities.two_factor")
 
+        # A signed-in request reads its account from a snapshot (communities/sessions.py): any
+        # change to a user, an authenticator, recovery codes or a role makes every snapshot
+        # be read again.
+        from django.contrib.auth import get_user_model
+        from django_otp.plugins.otp_static.models import StaticDevice
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from communities.sessions import bump_accounts
+
+        for model in (get_user_model(), TOTPDevice, StaticDevice, self.get_model("Membership")):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    bump_accounts, sender=model, dispatch_uid=f"accounts.{model.__name__}.{signal}"
+                )
+
         # Every model's multi-line text is stored with "\n" line breaks, whoever saves it.
         from django.db.models.signals import pre_save
 

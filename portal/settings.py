@@ -77,9 +77,10 @@ MIDDLEWARE = [
     # A NUL in the address is a 400 before any view hands it to PostgreSQL (a 500 otherwise).
     "portal.middleware.NulInAddressMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # request.user.is_verified(): whether this session passed the second sign-in step.
-    "django_otp.middleware.OTPMiddleware",
+    # request.user, with is_verified() (whether this session passed the second sign-in step)
+    # and the scope of its roles: from the snapshot read with the session in one round trip
+    # (communities/sessions.py), in place of Django's and django-otp's middleware.
+    "communities.sessions.AccountMiddleware",
     # Attaches the signed-in user and the path to every change the request makes (the audit
     # trail's "who").
     "pghistory.middleware.HistoryMiddleware",
@@ -189,7 +190,8 @@ if REDIS_URL:
         }
     }
     # Read from Redis, written through to PostgreSQL: fast, and a Redis restart signs nobody out.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # The session is read with its account (communities/sessions.py).
+    SESSION_ENGINE = "communities.sessions"
 else:
     CACHES = {
         "default": {
@@ -198,7 +200,9 @@ else:
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "portal"),
         }
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    # The same engine: the session and its account in one query of the cache table, written
+    # through to the sessions table.
+    SESSION_ENGINE = "communities.sessions"
 
 # Behind a TLS-terminating proxy (see README "Production"): trust its scheme header, send cookies
 # over HTTPS only and ask browsers to stay on HTTPS.
