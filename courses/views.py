@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -26,7 +27,7 @@ from communities.models import Community
 from courses import calendar, enrolment, lottery
 from courses.forms import CourseFilterForm
 from courses.models import Course, CourseClass, Enrolment
-from portal import caching
+from portal import caching, personal
 from portal.lib import ratelimit
 from residents.models import Resident, new_token
 
@@ -148,9 +149,9 @@ def _results(form: CourseFilterForm, request: HttpRequest) -> dict:
     return {"groups": groups, "page": page, "page_query": query.urlencode()}
 
 
-@require_GET
-@caching.public_page
-def detail(request: HttpRequest, slug: str) -> HttpResponse:
+def _course_classes(slug: str) -> tuple[Course | None, list[CourseClass]]:
+    """A course and its classes with their seats: the same for everyone, so read once a minute,
+    and again as soon as anyone enrols or cancels (courses.enrolment restamps it)."""
 
     def read() -> tuple[Course | None, list[CourseClass]]:
         course = Course.objects.select_related("term__community").filter(slug=slug).first()
@@ -159,33 +160,81 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
         classes = with_commitment(classes_with_waiting()).filter(course=course)
         return course, list(classes.order_by("weekday", "starts_at", "level", "pk"))
 
-    # The course and its classes with their seats are the same for everyone: read once a
-    # minute, and again as soon as anyone enrols or cancels (courses.enrolment restamps it).
     key = slug[:100]
     seats = caching.stamp(enrolment.seats_stamp(key))
-    course, classes = caching.this_minute("course-classes", key, seats, build=read)
+    return caching.this_minute("course-classes", key, seats, build=read)
+
+
+def _seats(request: HttpRequest, slug: str) -> list[str]:
+    return [enrolment.seats_stamp(slug[:100])]
+
+
+@require_GET
+@caching.public_page(stamps=_seats)
+def detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """A course's page: the same for everyone, kept until its seats or the content change; where
+    I stand in each class is my own part (``class-you``)."""
+    course, classes = _course_classes(slug)
     if course is None:
         raise Http404
-    rows = [ClassRow(c) for c in classes]
-    if request.user.is_authenticated:
-        now = timezone.now()
-        facts = enrolment.Facts.of(request.user)
-        held = facts.held
-        refusals = enrolment.check_many(request.user, classes, now, facts)
-        rows = []
-        for course_class in classes:
-            held_here = held.get(course_class.pk)
-            if held_here:
-                rows.append(
-                    ClassRow(course_class, held_here, enrolment.waitlist_position(held_here))
-                )
-            else:
-                rows.append(ClassRow(course_class, refusal=refusals[course_class.pk]))
     return render(
         request,
         "courses/detail.html",
-        {"course": course, "term": course.term, "rows": rows},
+        {"course": course, "term": course.term, "classes": classes},
     )
+
+
+# ---- my parts of the shared course pages (portal/personal.py) ----
+
+
+@personal.part("class-you")
+def _class_you(request: HttpRequest, keys: list[str]) -> dict[str, str]:
+    """My cell in each class's row: enrolled, waiting (and where), applied, why I may not, or
+    the button; for a visitor none (the column is mine only)."""
+    if not request.user.is_authenticated:
+        return dict.fromkeys(keys, "")
+    now = timezone.now()
+    facts = enrolment.Facts.of(request.user)
+    cells = {}
+    for slug in {key.rpartition(":")[0] for key in keys}:
+        course, classes = _course_classes(slug)
+        refusals = enrolment.check_many(request.user, classes, now, facts)
+        for course_class in classes:
+            held = facts.held.get(course_class.pk)
+            if held:
+                row = ClassRow(course_class, held, enrolment.waitlist_position(held))
+            else:
+                row = ClassRow(course_class, refusal=refusals[course_class.pk])
+            cells[f"{slug}:{course_class.pk}"] = personal.render(
+                "courses/personal/class_you.html",
+                {"row": row, "course": course, "course_class": course_class},
+            )
+    return {key: cells.get(key, "") for key in keys}
+
+
+@personal.part("class-you-heading")
+def _class_you_heading(request: HttpRequest, keys: list[str]) -> dict[str, str]:
+    html = format_html('<th scope="col">{}</th>', _("You")) if request.user.is_authenticated else ""
+    return dict.fromkeys(keys, html)
+
+
+@personal.part("course-sign-in")
+def _course_sign_in(request: HttpRequest, keys: list[str]) -> dict[str, str]:
+    html = personal.render(
+        "courses/personal/sign_in.html",
+        {"signed_in": request.user.is_authenticated, "path": request.path},
+    )
+    return dict.fromkeys(keys, html)
+
+
+@personal.part("my-classes-link")
+def _my_classes_link(request: HttpRequest, keys: list[str]) -> dict[str, str]:
+    html = (
+        format_html('<p><a href="{}">{}</a></p>', reverse("me:home"), _("My classes"))
+        if request.user.is_authenticated
+        else ""
+    )
+    return dict.fromkeys(keys, html)
 
 
 # Enrolments and cancellations per account and per client address in an hour: a term's choices
@@ -263,7 +312,8 @@ def enrol(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@caching.public_page
+# Its rows mark my own applications: signed-in people get their own rendering.
+@caching.public_page(shared=False)
 def draw(request: HttpRequest, pk: int) -> HttpResponse:
     """A lottery class's draw, public: before it, the commitment and when the draw will be;
     after it, who got a seat and the waiting list by application number, with the revealed

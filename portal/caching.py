@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from functools import wraps
 
 from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -119,34 +120,63 @@ def this_minute(name: str, *parts, build):
     return hit
 
 
-def public_page(view):
-    """Cache a public page's HTML for anonymous visitors, per address, language, elder mode and
-    htmx fragment, under the content version and the current minute (pages say what is open
-    now). Signed-in people (a session cookie) and anything but a plain 200 bypass it.
+def public_page(view=None, *, stamps=None, shared=True):
+    """Cache a public page's HTML per address, language, elder mode and htmx fragment, under the
+    content version and the current minute (pages say what is open now), for everyone.
 
-    Pages for anonymous visitors hold nothing personal: the language and elder-mode switches
-    carry no CSRF token (they only set a display preference, see portal.urls and
-    communities.views.set_display), so one rendering serves everyone who asks the same thing.
+    The page is rendered for nobody (portal.personal.as_nobody) and kept with its holes: a
+    signed-in person's request reads it and fills in their own parts (portal.personal); a
+    visitor's reads it with the visitor's parts filled in already (a second entry), unless the
+    visitor has messages waiting. ``stamps(request, **kwargs)`` names counters
+    (``stamp``) the page also depends on: a course's seats, say. ``shared=False`` keeps the
+    old way for a page whose personal parts are not holes yet: signed-in people get their own
+    rendering. Anything but a plain 200 is not kept.
+
+    Nothing personal is ever kept: the language and elder-mode switches carry no CSRF token
+    (they only set a display preference, see portal.urls and communities.views.set_display),
+    and a shared rendering that holds one is refused (portal.personal.shared).
     """
+    if view is None:
+        return lambda view: public_page(view, stamps=stamps, shared=shared)
+
+    from portal import personal
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method != "GET" or settings.SESSION_COOKIE_NAME in request.COOKIES:
+        signed_in = settings.SESSION_COOKIE_NAME in request.COOKIES
+        if request.method != "GET" or (signed_in and not shared):
             return view(request, *args, **kwargs)
+        parts = [stamp(name) for name in stamps(request, *args, **kwargs)] if stamps else []
         page_key = key(
-            "page", "htmx" if request.headers.get("HX-Request") else "full", *_asked(request)
+            "page",
+            "htmx" if request.headers.get("HX-Request") else "full",
+            *_asked(request),
+            *parts,
         )
+        # A visitor with no messages waiting sees what every such visitor sees.
+        plain = not signed_in and CookieStorage.cookie_name not in request.COOKIES
+        if plain:
+            hit = cache.get(f"{page_key}:visitor")
+            if hit is not None:
+                content, content_type = hit
+                return HttpResponse(content, content_type=content_type)
         hit = cache.get(page_key)
-        if hit is not None:
-            content, content_type = hit
-            return HttpResponse(content, content_type=content_type)
-        response = view(request, *args, **kwargs)
-        if (
-            response.status_code == 200
-            and not response.cookies
-            and not getattr(response, "streaming", False)
-        ):
-            cache.set(page_key, (response.content, response["Content-Type"]), 120)
-        return response
+        if hit is None:
+            with personal.as_nobody(request):
+                response = view(request, *args, **kwargs)
+            if (
+                response.status_code != 200
+                or response.cookies
+                or getattr(response, "streaming", False)
+            ):
+                return response
+            hit = (personal.shared(response.content), response["Content-Type"])
+            cache.set(page_key, hit, 120)
+        content, content_type = hit
+        if plain:
+            content = personal.fill(request, content)
+            cache.set(f"{page_key}:visitor", (content, content_type), 120)
+        # A signed-in person's parts are filled by personal.PersonalPartsMiddleware.
+        return HttpResponse(content, content_type=content_type)
 
     return wrapped

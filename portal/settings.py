@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.PermissionsPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last: fills each page's holes with the parts of the person it answers (portal/personal.py).
+    "portal.personal.PersonalPartsMiddleware",
 ]
 
 # Audit events carry the moment of the change itself rather than the start of its transaction,
@@ -134,40 +136,66 @@ if not _database_url:
         "DATABASE_URL is not set. Use `make run` / `make test` (they start a project-local "
         "PostgreSQL), or export DATABASE_URL=postgres://user@host:5432/name."
     )
-DATABASES = {"default": parse_database_url(_database_url)}
-# No JIT compilation: the portal's queries are short, and PostgreSQL's cost estimate for the
-# open-now filter (nested EXISTS) is high enough to trigger JIT, which then spends ~0.7 s
-# compiling a query that runs in a millisecond. A DATABASE_URL may still set its own options.
-_pg_options = DATABASES["default"]["OPTIONS"].get("options", "")
-if "jit" not in _pg_options:
-    DATABASES["default"]["OPTIONS"]["options"] = f"{_pg_options} -c jit=off".strip()
-# While PostgreSQL is unreachable, pages answer 503 within a few seconds rather than hang (README
-# "Database outages"): a connection attempt gives up after 3 s unless DATABASE_URL says otherwise.
-DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", "3")
-if env_bool("DATABASE_POOL", True):
-    # psycopg's pool keeps connections warm inside each app server process.
-    DATABASES["default"]["OPTIONS"]["pool"] = {
-        "min_size": env_int("DATABASE_POOL_MIN", 1),
-        "max_size": env_int("DATABASE_POOL_MAX", 8),
-        # How long a request waits for a connection before it gets the outage page. Under load
-        # every thread is served at once (a process has fewer threads than connections), so
-        # only an outage waits this long; a request queued behind threads that were waiting
-        # can wait twice this, so it stays short.
-        "timeout": env_int("DATABASE_POOL_TIMEOUT", 2),
-        # A connection not handed out in the last 0.1 s is tested (one empty query) before a
-        # request gets it, so none killed by a database restart fails a request
-        # (portal/lib/dbpool.py; the cost is measured in the README).
-        "check": check_connection if env_bool("DATABASE_POOL_CHECK", True) else None,
-        # A lost connection is retried after 1 s and again at 2 s, then left to the next request
-        # that waits (one a second while the database is down, portal/outage.py): the pool is
-        # back within about a second of the database.
-        "reconnect_timeout": 2,
-    }
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 0)
-    # A persistent connection (CONN_MAX_AGE > 0) is tested before each request reuses it.
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Behind a pooler in transaction mode (PgBouncer, README "Scaling out"), consecutive transactions
+# of one connection may run on different server connections: no cursor may outlive its
+# transaction (Django's server-side cursors, which ModelChoiceField's iterator() opens WITH HOLD
+# outside a transaction, would), and no startup option reaches the server (PgBouncer refuses
+# `options`: set jit = off on the database or in PgBouncer's connect_query instead). The portal
+# keeps no other session state (no SET, no advisory lock, no LISTEN) and Django prepares no
+# statements (psycopg's prepare_threshold is None).
+DATABASE_TRANSACTION_POOLING = env_bool("DATABASE_TRANSACTION_POOLING", False)
+
+
+def _database(url: str) -> dict:
+    database = parse_database_url(url)
+    options = database["OPTIONS"]
+    # No JIT compilation: the portal's queries are short, and PostgreSQL's cost estimate for the
+    # open-now filter (nested EXISTS) is high enough to trigger JIT, which then spends ~0.7 s
+    # compiling a query that runs in a millisecond. A DATABASE_URL may still set its own options.
+    if not DATABASE_TRANSACTION_POOLING and "jit" not in options.get("options", ""):
+        options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+    # While PostgreSQL is unreachable, pages answer 503 within a few seconds rather than hang
+    # (README "Database outages"): a connection attempt gives up after 3 s unless the URL says
+    # otherwise.
+    options.setdefault("connect_timeout", "3")
+    if env_bool("DATABASE_POOL", True):
+        # psycopg's pool keeps connections warm inside each app server process.
+        options["pool"] = {
+            "min_size": env_int("DATABASE_POOL_MIN", 1),
+            "max_size": env_int("DATABASE_POOL_MAX", 8),
+            # How long a request waits for a connection before it gets the outage page. Under
+            # load every thread is served at once (a process has fewer threads than
+            # connections), so only an outage waits this long; a request queued behind threads
+            # that were waiting can wait twice this, so it stays short.
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", 2),
+            # A connection not handed out in the last 0.1 s is tested (one empty query) before a
+            # request gets it, so none killed by a database restart fails a request
+            # (portal/lib/dbpool.py; the cost is measured in the README).
+            "check": check_connection if env_bool("DATABASE_POOL_CHECK", True) else None,
+            # A lost connection is retried after 1 s and again at 2 s, then left to the next
+            # request that waits (one a second while the database is down, portal/outage.py):
+            # the pool is back within about a second of the database.
+            "reconnect_timeout": 2,
+        }
+    else:
+        database["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 0)
+        # A persistent connection (CONN_MAX_AGE > 0) is tested before each request reuses it.
+        database["CONN_HEALTH_CHECKS"] = True
+    database["DISABLE_SERVER_SIDE_CURSORS"] = DATABASE_TRANSACTION_POOLING
+    return database
+
+
+DATABASES = {"default": _database(_database_url)}
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "") or None}
+# A streaming read replica: the officials' reports and the open-data API read from it, everything
+# else from the primary (portal/dbrouter.py). Tests run against the primary alone.
+_replica_url = env_str("DATABASE_REPLICA_URL", "")
+if _replica_url:
+    DATABASES["replica"] = _database(_replica_url) | {"TEST": {"MIRROR": "default"}}
+    DATABASE_ROUTERS = ["portal.dbrouter.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("portal.outage.OutageMiddleware") + 1, "portal.dbrouter.ReplicaMiddleware"
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -14,10 +14,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, Sum
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import escape_leading_slashes, url_has_allowed_host_and_scheme, urlencode
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -26,7 +27,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from communities import access
 from communities.models import Community
-from portal import caching
+from portal import caching, personal
 from portal.lib import ratelimit
 from portal.lib.http import client_address
 from residents.models import Resident
@@ -64,17 +65,6 @@ def _community_options(chosen: str) -> str:
     return caching.cached("wish-community-options", chosen[:100], build=build)
 
 
-def _supported_ids(user, wishes) -> set[int]:
-    """Which of ``wishes`` the user supports already: one query, or none for a visitor."""
-    if not user.is_authenticated or not wishes:
-        return set()
-    return set(
-        Support.objects.filter(user=user, wish__in=[w.pk for w in wishes]).values_list(
-            "wish_id", flat=True
-        )
-    )
-
-
 def _public(queryset):
     return queryset.select_related("community", "author__resident")
 
@@ -110,9 +100,6 @@ def wish_list(request: HttpRequest) -> HttpResponse:
         found = found.newest() if data["sort"] == "newest" else found.by_support()
         page = Paginator(found, PAGE_SIZE).get_page(data["page"] or 1)
         wishes = list(page.object_list)
-        supported = _supported_ids(request.user, wishes)
-        for wish in wishes:
-            wish.supported = wish.pk in supported
 
     query = request.GET.copy()
     query.pop("page", None)
@@ -134,8 +121,40 @@ def wish_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     wish = get_object_or_404(_public(Wish.objects.all()), pk=pk)
-    wish.supported = bool(_supported_ids(request.user, [wish]))
     return render(request, "wishes/detail.html", {"wish": wish})
+
+
+@personal.part("wish-support")
+def _support_part(request: HttpRequest, keys: list[str]) -> dict[str, str]:
+    """My part of each wish's support box on a page (one query for them all): that I support
+    it, the button (with my CSRF token), or, for a visitor, signing in."""
+    signed_in = request.user.is_authenticated
+    supported = (
+        set(
+            Support.objects.filter(user=request.user, wish__in=[int(k) for k in keys]).values_list(
+                "wish_id", flat=True
+            )
+        )
+        if signed_in
+        else set()
+    )
+    context = {
+        "signed_in": signed_in,
+        "csrf_token": get_token(request) if signed_in else "",
+        "this_page": escape_leading_slashes(request.get_full_path()),
+    }
+    return {
+        key: personal.render(
+            "wishes/personal/support.html",
+            context
+            | {
+                "pk": key,
+                "supported": int(key) in supported,
+                "wish_url": reverse("wishes:detail", args=[int(key)]),
+            },
+        )
+        for key in keys
+    }
 
 
 def _home_community(user) -> int | None:
@@ -214,7 +233,6 @@ def support(request: HttpRequest, pk: int) -> HttpResponse:
         note = _("You already support this wish. Each account counts once.")
     if request.htmx:
         wish.support_count = Wish.objects.values_list("support_count", flat=True).get(pk=pk)
-        wish.supported = True
         return render(request, "wishes/support.html", {"wish": wish, "note": note})
     (messages.success if added else messages.info)(request, note)
     return redirect(back)
