@@ -21,6 +21,12 @@ planning; planned and under-construction ones count only in the what-if (``WITH_
 How far "nearest" looks: up to ``REACH`` times a category's walk. An uncovered compound is told
 how far its nearest facility is up to there, and "none within reach" beyond; bounding the search
 is what lets one changed facility touch only the compounds within reach of its old and new points.
+
+Pickled compactly, for the reports' shared cache: compounds without their unit vectors and tree
+(rebuilt), facility statuses and codes as small integers, a matrix's facility ids as int32 and
+its distances as float32 (``stored_metres``: never rounded across a whole or half metre, so every
+figure the reports derive reads the same), a walker without its placements (placed again when its
+networks are attached).
 """
 
 import dataclasses
@@ -96,6 +102,35 @@ def chord(metres: float) -> float:
     return 2 * math.sin(min(math.pi, (metres + SLACK_M) / geo.EARTH_RADIUS_M) / 2)
 
 
+def stored_metres(metres: np.ndarray) -> np.ndarray:
+    """Distances as float32, for keeping: a tenth of a millimetre at 2 km, and never rounded onto
+    a whole or half metre the distance is not at. The reports compare distances with whole-metre
+    walks, round them to whole metres and count minutes of whole metres, so each of those figures
+    is the same from the stored value as from the exact one: the nearest float32 can only land on
+    such a boundary, never cross it (every boundary below 2²² m is a float32 itself), and where
+    it lands on one it is moved a step back to the distance's side."""
+    metres = np.asarray(metres, dtype=np.float64)
+    kept = metres.astype(np.float32)
+    moved = (kept != metres) & np.isfinite(kept)
+    moved[moved] = np.fmod(kept[moved], np.float32(0.5)) == 0
+    toward = np.where(metres[moved] > kept[moved], np.float32(np.inf), np.float32(-np.inf))
+    kept[moved] = np.nextafter(kept[moved], toward)
+    return kept
+
+
+def _ids32(ids: np.ndarray) -> np.ndarray:
+    """Ids as int32 where they fit (they are read back as int64)."""
+    if len(ids) and (ids.max() > np.iinfo(np.int32).max or ids.min() < np.iinfo(np.int32).min):
+        return ids
+    return ids.astype(np.int32)
+
+
+def _coded(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Strings as (the distinct ones, each value's index among them)."""
+    labels, index = np.unique(values, return_inverse=True)
+    return labels, index.astype(np.uint16 if len(labels) > 255 else np.uint8)
+
+
 @dataclass(frozen=True)
 class Circle:
     """A category's walking circle."""
@@ -146,6 +181,12 @@ class Homes:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "xyz", unit_vectors(self.lat, self.lng))
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in ("xyz", "tree")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, xyz=unit_vectors(state["lat"], state["lng"]))
 
     def starts(self) -> Gates:
         """Where each compound's walks start: its gates, or its point where it has none."""
@@ -206,6 +247,18 @@ class Sites:
     status: np.ndarray  # str
     member_row: np.ndarray  # int64 row in the columns above
     member_code: np.ndarray  # str category code
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        for name in ("status", "member_code"):
+            state[name] = _coded(state[name])
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        for name in ("status", "member_code"):
+            labels, index = state[name]
+            state[name] = labels[index]
+        self.__dict__.update(state)
 
     @classmethod
     def from_rows(cls, rows: Sequence[tuple], further: Iterable[tuple[int, str]] = ()) -> "Sites":
@@ -274,6 +327,40 @@ class Matrix:
         circle = next(c for c in self.circles if c.code == code)
         return self.distance[code] <= circle.distance_m
 
+    def __getstate__(self) -> dict:
+        return dict(
+            self.__dict__,
+            nearest={code: _ids32(ids) for code, ids in self.nearest.items()},
+            distance={code: stored_metres(m) for code, m in self.distance.items()},
+        )
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(
+            state,
+            nearest={code: ids.astype(np.int64) for code, ids in state["nearest"].items()},
+            distance={code: m.astype(np.float64) for code, m in state["distance"].items()},
+        )
+
+    def delta(self, base: "Matrix") -> dict:
+        """What this matrix holds that ``base`` (of the same compounds) does not, as kept: per
+        category, the rows that differ with their facility ids and stored distances. The plan
+        differs from today only where a planned facility is the nearer one."""
+        changes = {}
+        for code, ids in self.nearest.items():
+            mine, theirs = stored_metres(self.distance[code]), stored_metres(base.distance[code])
+            rows = np.flatnonzero((ids != base.nearest[code]) | (mine != theirs))
+            changes[code] = (rows.astype(np.int32), _ids32(ids[rows]), mine[rows])
+        return {"changes": changes, "walked": self.walked}
+
+    def patched(self, delta: dict) -> "Matrix":
+        """This matrix with a ``delta`` of another one applied: that other one, as kept."""
+        nearest = {code: ids.copy() for code, ids in self.nearest.items()}
+        distance = {code: metres.copy() for code, metres in self.distance.items()}
+        for code, (rows, ids, metres) in delta["changes"].items():
+            nearest[code][rows] = ids
+            distance[code][rows] = metres
+        return Matrix(self.homes, self.circles, nearest, distance, delta["walked"])
+
     def rollup(self, level: Level) -> dict[int, AreaFigures]:
         """Population and covered residents per area of ``level`` (one area, id 0, for the
         city)."""
@@ -337,35 +424,66 @@ def _nearest_in(
 class Walker:
     """Some districts' street networks and where the compounds' gates and the facilities sit on
     them: what ``compute`` and the updates walk with. Pickled without the networks (they are
-    large and shared: ``attach`` gives them back), keeping the placements."""
+    large and shared) and without the placements, which are placed again when ``attach`` gives
+    the networks back (a fifth of a second for the generated city); which facilities are on the
+    streets is kept."""
 
     def __init__(self, streets: dict[int, Streets], homes: Homes, sites: Sites) -> None:
         self.streets = streets
         self.keys = {d: s.key for d, s in streets.items()}
+        self._graphs: dict[int, csr_matrix] = {}
+        self._place(homes, sites)
+
+    def _place(self, homes: Homes, sites: Sites) -> None:
         self.starts = homes.starts()
         self.gates: dict[int, tuple[np.ndarray, Placed]] = {}
         self.walked = np.zeros(len(homes.ids), dtype=bool)
-        for district, network in streets.items():
+        for district, network in self.streets.items():
             rows = np.flatnonzero(homes.district[self.starts.home] == district)
             placed = network.place(self.starts.lat[rows], self.starts.lng[rows])
             self.gates[district] = (rows, placed)
             self.walked[self.starts.home[rows[placed.on_streets]]] = True
         self.sites: dict[int, Placed] = {
-            d: self._place_sites(network, sites) for d, network in streets.items()
+            d: self._place_sites(network, sites) for d, network in self.streets.items()
         }
-        self._graphs: dict[int, csr_matrix] = {}
 
     def __getstate__(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k not in ("streets", "_graphs")}
+        dropped = ("streets", "_graphs", "starts", "gates", "sites", "site_streets")
+        state = {k: v for k, v in self.__dict__.items() if k not in dropped}
+        on = {d: a for d in self.keys if (a := self.on_streets(d)) is not None}
+        state["site_streets"] = {d: (np.packbits(a), len(a)) for d, a in on.items()}
+        return state
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state, streets={}, _graphs={})
+        packed = state.pop("site_streets")
+        self.__dict__.update(
+            state,
+            streets={},
+            _graphs={},
+            starts=None,
+            gates={},
+            sites={},
+            site_streets={
+                d: np.unpackbits(bits, count=n).astype(bool) for d, (bits, n) in packed.items()
+            },
+        )
 
-    def attach(self, streets: dict[int, Streets]) -> bool:
-        """Give back the networks after unpickling; False if any is not the one placed on."""
+    def on_streets(self, district: int) -> np.ndarray | None:
+        """Per facility (a row of the sites placed), whether it sits on the district's streets;
+        None for a district without a network here."""
+        placed = self.sites.get(district)
+        if placed is not None:
+            return placed.on_streets
+        return getattr(self, "site_streets", {}).get(district)
+
+    def attach(self, streets: dict[int, Streets], homes: Homes, sites: Sites) -> bool:
+        """Give back the networks after unpickling, placing ``homes``' gates and ``sites`` on
+        them again (the ones placed before); False if any is not the one placed on."""
         if {d: s.key for d, s in streets.items()} != self.keys:
             return False
         self.streets = streets
+        if self.starts is None:
+            self._place(homes, sites)
         return True
 
     @staticmethod

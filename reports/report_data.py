@@ -3,8 +3,9 @@
 ``gather(communities)`` runs the coverage engine over the districts of the communities a user may
 read (residents near a district's edge walk across it, and ``coverage.load`` keeps every
 facility for that reason), then keeps only those communities' compounds. The resulting ``Area``
-is plain data (numpy columns, tuples of frozen dataclasses), cheap to pickle into the shared
-cache, and every report page, export and the benchmark read their tables from it:
+is plain data (numpy columns, tuples of frozen dataclasses), pickled compactly into the shared
+cache (``Area.__getstate__``: what is cheap to recompute is recomputed when read), and every report
+page, export and the benchmark read their tables from it:
 
 - ``figures(plan)``: residents and residents covered per community and category;
 - ``matrix_rows`` / ``gap_rows`` / ``compound_rows``: the tables of the matrix, the gap list and a
@@ -19,7 +20,9 @@ cache, and every report page, export and the benchmark read their tables from it
 
 import dataclasses
 import math
+import pickle
 import time
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +40,10 @@ from django.utils.translation import gettext as _
 from portal.lib import geo
 from reports import coverage
 from streets import network
+
+# What an area pickles to (``Area.__getstate__``), numbered: it is part of the area's cache keys and
+# moves on with every change to that, so no app server reads an area another version wrote.
+STORED_FORMAT = 2
 
 # How many sites the suggestions propose at most, and how many the form offers.
 MAX_PICKS = 10
@@ -395,6 +402,39 @@ class Area:
     # Per compound: walked from a gate on the streets (False also where no network is loaded).
     on_streets: np.ndarray | None = None
 
+    def __getstate__(self) -> dict:
+        """The area as the shared cache keeps it, compressed: without the straight-line figures
+        and the nearest facilities' ids (recomputed when read: a fifth of a second for the
+        generated city), the plan only where it differs from today, the facilities as columns,
+        and the engine's compact matrices (``coverage``). The generated city's area takes about
+        4 MB so, against 44 MB as plain objects."""
+        state = dict(self.__dict__)
+        state.update(
+            plan=self.plan.delta(self.now),
+            spots=_spot_columns(self.spots, self.sites),
+            nearest_ids=None,
+            line_now=self.line_now is not None,
+            line_plan=None,
+        )
+        return {"packed": zlib.compress(pickle.dumps(state, pickle.HIGHEST_PROTOCOL), 1)}
+
+    def __setstate__(self, packed: dict) -> None:
+        state = pickle.loads(zlib.decompress(packed["packed"]))
+        lines = state.pop("line_now")
+        state.update(
+            plan=state["now"].patched(state["plan"]), spots=_spots(state["spots"], state["sites"])
+        )
+        self.__dict__.update(state, line_now=None, line_plan=None)
+        if lines:
+            added = coverage.WITH_PLANNED - coverage.SERVING
+            self.line_now = coverage.compute(self.homes, self.sites, self.circles)
+            self.line_plan = coverage.extended(self.line_now, self.sites, added)
+            if self.straight:
+                self.now, self.plan = self.line_now, self.line_plan
+        matrices = [self.now, self.plan, *([self.line_now, self.line_plan] if lines else [])]
+        nearest = [ids for matrix in matrices for ids in matrix.nearest.values()]
+        self.nearest_ids = frozenset(_distinct(nearest))
+
     def measured(self, straight: bool) -> "Area":
         """The area as the page asked to see it: walked (as far as networks go) or straight."""
         if not straight or self.line_now is None:
@@ -690,12 +730,12 @@ class Area:
         walker, sites = self.walker, self.sites
         if self.straight or walker is None or sites is None:
             return []
-        placed = walker.sites.get(place.district_id)
-        if placed is None:
+        on_streets = walker.on_streets(place.district_id)
+        if on_streets is None:
             return []
         own = {s.id: s for s in self.spots.values() if s.community_id == place.id}
         rows = np.flatnonzero(np.isin(sites.ids, list(own)))
-        off = sites.ids[rows[~placed.on_streets[rows]]].tolist()
+        off = sites.ids[rows[~on_streets[rows]]].tolist()
         return sorted((own[int(f)] for f in set(off)), key=lambda s: s.name)
 
     def _across(self, row: int, fid: int, barriers: dict) -> tuple[str, str] | None:
@@ -789,13 +829,22 @@ def _labels() -> list[str]:
     ]
 
 
+def _reading(label: str):
+    """The connection the ORM reads ``label``'s rows from: the marks are read where the rows
+    they stand for are (a read replica for the report pages, portal/dbrouter.py)."""
+    from django.apps import apps
+    from django.db import connections, router
+
+    return connections[router.db_for_read(apps.get_model(label))]
+
+
 def read_marks() -> Marks:
     """The watched tables' marks, in one query (and one cache read)."""
     from django.core.cache import cache
-    from django.db import connection
 
     tables = _event_tables()
     facility = tables[WATCHED.index("Facility")]
+    connection = _reading("facilities.Facility")
     quote = connection.ops.quote_name
     counts = ", ".join(f"(SELECT count(*) FROM {quote(t)})" for t in tables)
     with connection.cursor() as cursor:
@@ -908,8 +957,7 @@ def refresh(area: Area) -> Area | None:
     new_events = marks.counts[at["Facility"]] - old.counts[at["Facility"]]
     if new_events:
         table = _event_tables()[at["Facility"]]
-        from django.db import connection
-
+        connection = _reading("facilities.Facility")
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT count(*), array_agg(DISTINCT pgh_obj_id) FROM "
@@ -920,7 +968,7 @@ def refresh(area: Area) -> Area | None:
         if above != new_events:
             return None  # an event committed out of order: which one is unknown
         if area.walker is not None and not area.walker.attach(
-            coverage.load_streets(area.walker.keys)
+            coverage.load_streets(area.walker.keys), area.homes, area.sites
         ):
             return None  # a network was imported again
         changed = sorted({int(i) for i in ids or ()})
@@ -1124,6 +1172,69 @@ def _place_spots(area: Area, changed: set[int]) -> None:
     area.spots = spots
 
 
+def _spot_columns(spots: dict[int, Spot], sites: coverage.Sites | None) -> dict:
+    """``Area.spots`` as columns, for keeping: tens of thousands of small objects pickle to
+    several times the size of their values. A point the engine's facilities hold already (every
+    one but the closed) is not kept twice."""
+    rows = list(spots.values())
+    statuses, codes = {}, {}
+    ids = np.array([s.id for s in rows], dtype=np.int64)
+    lat = np.array([s.latitude for s in rows], dtype=np.float64)
+    lng = np.array([s.longitude for s in rows], dtype=np.float64)
+    at = _rows_of(sites, ids)
+    found = at >= 0
+    found[found] = (sites.lat[at[found]] == lat[found]) & (sites.lng[at[found]] == lng[found])
+    return {
+        "id": ids,
+        "name": [s.name for s in rows],
+        "slug": [s.slug for s in rows],
+        "status": [statuses.setdefault(s.status, len(statuses)) for s in rows],
+        "statuses": list(statuses),
+        "codes": [codes.setdefault(s.codes, len(codes)) for s in rows],
+        "code_sets": list(codes),
+        "at_site": found,
+        "latitude": lat[~found],
+        "longitude": lng[~found],
+        "community_id": np.array([s.community_id for s in rows], dtype=np.int64),
+        "year": [s.year for s in rows],
+    }
+
+
+def _spots(columns: dict, sites: coverage.Sites | None) -> dict[int, Spot]:
+    """``Area.spots`` from ``_spot_columns``."""
+    statuses, code_sets = columns["statuses"], columns["code_sets"]
+    found = columns["at_site"]
+    lat, lng = np.empty(len(found)), np.empty(len(found))
+    if found.any():
+        at = _rows_of(sites, columns["id"][found])
+        lat[found], lng[found] = sites.lat[at], sites.lng[at]
+    lat[~found], lng[~found] = columns["latitude"], columns["longitude"]
+    return {
+        fid: Spot(fid, name, slug, statuses[status], y, x, community, code_sets[codes], year)
+        for fid, name, slug, status, codes, y, x, community, year in zip(
+            columns["id"].tolist(),
+            columns["name"],
+            columns["slug"],
+            columns["status"],
+            columns["codes"],
+            lat.tolist(),
+            lng.tolist(),
+            columns["community_id"].tolist(),
+            columns["year"],
+            strict=True,
+        )
+    }
+
+
+def _rows_of(sites: coverage.Sites | None, ids: np.ndarray) -> np.ndarray:
+    """Each facility id's row in ``sites`` (-1: not there)."""
+    if sites is None or not len(sites.ids):
+        return np.full(len(ids), -1, dtype=np.int64)
+    order = np.argsort(sites.ids, kind="stable")
+    at = order[np.minimum(np.searchsorted(sites.ids, ids, sorter=order), len(order) - 1)]
+    return np.where(sites.ids[at] == ids, at, -1)
+
+
 def _distinct(arrays: list[np.ndarray]) -> list[int]:
     """The facility ids (≥ 0) found in ``arrays``, without sorting hundreds of thousands."""
     top = max((int(a.max()) for a in arrays if len(a)), default=-1)
@@ -1175,11 +1286,10 @@ DEMAND_BOUND_S = 600
 
 def read_demand_mark() -> tuple:
     """Where the course and wish tables stand, in one query (see above)."""
-    from django.db import connection
-
     from portal import audit
     from wishes.models import Support
 
+    connection = _reading("wishes.Support")
     quote = connection.ops.quote_name
     tables = [audit.event_model(label)._meta.db_table for label in DEMAND_EVENTS]
     tops = [f"(SELECT coalesce(max(pgh_id), 0) FROM {quote(t)})" for t in tables]

@@ -367,15 +367,16 @@ def _area(request: HttpRequest, scope: access.Scope, mark: tuple | None = None) 
     of that mark: read again when they are older, once per scope and mark, and cached apart from
     the area, which is large and need not be written again for them."""
     scope_key = _scope_key(scope)
-    key = caching.key("report-area", scope_key)
+    key = caching.key("report-area", report_data.STORED_FORMAT, scope_key)
+    last_key = f"report-area-last:{report_data.STORED_FORMAT}:{scope_key}"
     area = cache.get(key)
     if area is None:
-        last = cache.get(f"report-area-last:{scope_key}")
+        last = cache.get(last_key)
         area = report_data.refresh(last) if last is not None else None
         if area is None:
             area = report_data.gather(Community.objects.readable_by(request.user))
         cache.set(key, area, caching.TIMEOUT)
-        cache.set(f"report-area-last:{scope_key}", area, caching.TIMEOUT)
+        cache.set(last_key, area, caching.TIMEOUT)
     if mark is not None and area.demand_mark != mark:
         demand = caching.cached(
             "report-demand",
