@@ -13,6 +13,13 @@ def learners(user):
     )
 
 
+def moved(sender, instance, **kwargs) -> None:
+    """A signal receiver: this row's person's course parts are read again after the commit."""
+    from courses.enrolment import person_moved
+
+    person_moved(instance.user_id)
+
+
 class CoursesConfig(AppConfig):
     name = "courses"
     verbose_name = _("Courses")
@@ -21,3 +28,14 @@ class CoursesConfig(AppConfig):
         from communities import access
 
         access.register_learners(learners)
+
+        # A person's own parts of the course pages (courses.views) are kept until one of their
+        # enrolments or their resident profile changes.
+        from django.db.models.signals import post_delete, post_save
+
+        from residents.models import Resident
+
+        for model in (self.get_model("Enrolment"), Resident):
+            for signal in (post_save, post_delete):
+                uid = f"person.{model.__name__}.{signal}"
+                signal.connect(moved, sender=model, dispatch_uid=uid)

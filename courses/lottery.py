@@ -147,6 +147,7 @@ def draw(course_class: CourseClass, *, now: datetime | None = None) -> Draw:
                 row.status = Status.WAITLISTED
         Enrolment.objects.bulk_update(rows.values(), ["draw_rank", "status", "enrolled_at"])
         enrolment.seats_moved(locked.course.slug)
+        enrolment.person_moved(*(row.user_id for row in rows.values()))
         # The draw page, cached for visitors, shows the result at once.
         transaction.on_commit(caching.bump)
         if winners:

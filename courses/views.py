@@ -19,6 +19,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -190,26 +192,37 @@ def detail(request: HttpRequest, slug: str) -> HttpResponse:
 @personal.part("class-you")
 def _class_you(request: HttpRequest, keys: list[str]) -> dict[str, str]:
     """My cell in each class's row: enrolled, waiting (and where), applied, why I may not, or
-    the button; for a visitor none (the column is mine only)."""
-    if not request.user.is_authenticated:
+    the button; for a visitor none (the column is mine only). Kept per person and course for
+    the minute, until my enrolments or the course's seats move (their stamps)."""
+    user = request.user
+    if not user.is_authenticated:
         return dict.fromkeys(keys, "")
-    now = timezone.now()
-    facts = enrolment.Facts.of(request.user)
     cells = {}
     for slug in {key.rpartition(":")[0] for key in keys}:
-        course, classes = _course_classes(slug)
-        refusals = enrolment.check_many(request.user, classes, now, facts)
-        for course_class in classes:
-            held = facts.held.get(course_class.pk)
-            if held:
-                row = ClassRow(course_class, held, enrolment.waitlist_position(held))
-            else:
-                row = ClassRow(course_class, refusal=refusals[course_class.pk])
-            cells[f"{slug}:{course_class.pk}"] = personal.render(
-                "courses/personal/class_you.html",
-                {"row": row, "course": course, "course_class": course_class},
-            )
+        cells |= caching.this_minute_under(
+            "class-you",
+            user.pk,
+            slug,
+            get_language(),
+            stamps=[enrolment.person_stamp(user.pk), enrolment.seats_stamp(slug)],
+            build=lambda slug=slug: _class_cells(user, slug),
+        )
     return {key: cells.get(key, "") for key in keys}
+
+
+def _class_cells(user, slug: str) -> dict[str, str]:
+    course, classes = _course_classes(slug)
+    facts = enrolment.Facts.of(user)
+    refusals = enrolment.check_many(user, classes, timezone.now(), facts)
+    rows = []
+    for course_class in classes:
+        held = facts.held.get(course_class.pk)
+        if held:
+            rows.append(ClassRow(course_class, held, enrolment.waitlist_position(held)))
+        else:
+            rows.append(ClassRow(course_class, refusal=refusals[course_class.pk]))
+    html = personal.render_each("courses/personal/class_you.html", {"course": course}, rows)
+    return {f"{slug}:{row.course_class.pk}": cell for row, cell in zip(rows, html, strict=True)}
 
 
 @personal.part("class-you-heading")
@@ -368,36 +381,58 @@ def draw(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def me(request: HttpRequest) -> HttpResponse:
-    resident = Resident.objects.filter(user=request.user).first()
-    enrolments = list(
-        mine(request)
-        .filter(course_class__course__term__ends_on__gte=timezone.localdate())
-        .select_related("course_class__course__term__community", "course_class__facility")
-        .order_by("course_class__weekday", "course_class__starts_at", "pk")
-    )
-    enrolled = [e for e in enrolments if e.status == Status.ENROLLED]
-    applied = [e for e in enrolments if e.status == Status.APPLIED]
-    waiting = [
-        (e, enrolment.waitlist_position(e)) for e in enrolments if e.status == Status.WAITLISTED
-    ]
-    feed_url = webcal_url = None
-    if resident:
-        feed_url = request.build_absolute_uri(
-            reverse("me:calendar", kwargs={"token": resident.calendar_token})
+    """My classes, applications and waiting lists, and my calendar address: kept for the minute
+    until one of my enrolments or my profile changes (my stamp); where I wait and the form's
+    token are my parts, filled in per request."""
+    user = request.user
+
+    def build() -> str:
+        resident = Resident.objects.filter(user=user).first()
+        enrolments = list(
+            mine(request)
+            .filter(course_class__course__term__ends_on__gte=timezone.localdate())
+            .select_related("course_class__course__term__community", "course_class__facility")
+            .order_by("course_class__weekday", "course_class__starts_at", "pk")
         )
-        webcal_url = "webcal://" + feed_url.split("://", 1)[1]
-    return render(
-        request,
-        "courses/me.html",
-        {
+        feed_url = webcal_url = None
+        if resident:
+            feed_url = request.build_absolute_uri(
+                reverse("me:calendar", kwargs={"token": resident.calendar_token})
+            )
+            webcal_url = "webcal://" + feed_url.split("://", 1)[1]
+        context = {
             "resident": resident,
-            "enrolled": enrolled,
-            "applied": applied,
-            "waiting": waiting,
+            "enrolled": [e for e in enrolments if e.status == Status.ENROLLED],
+            "applied": [e for e in enrolments if e.status == Status.APPLIED],
+            "waiting": [e for e in enrolments if e.status == Status.WAITLISTED],
             "feed_url": feed_url,
             "webcal_url": webcal_url,
-        },
+        }
+        html = render_to_string("courses/me.html#body", context, request)
+        return personal.shared(html.encode()).decode()
+
+    body = caching.this_minute_under(
+        "me",
+        user.pk,
+        get_language(),
+        request.get_host(),
+        stamps=[enrolment.person_stamp(user.pk)],
+        build=build,
     )
+    return render(request, "courses/me.html", {"body": mark_safe(body)})  # our own rendering
+
+
+@personal.part("waiting-place")
+def _waiting_place(request: HttpRequest, keys: list[str]) -> dict[str, str]:
+    """Where I stand on each waiting list: it moves as others give up their places."""
+    mine_ = mine(request).filter(pk__in=[int(key) for key in keys]) if keys else []
+    places = {str(e.pk): enrolment.waitlist_position(e) for e in mine_}
+    return {
+        key: _("You are number %(n)s on the waiting list.") % {"n": places[key]}
+        if places.get(key)
+        else ""
+        for key in keys
+    }
 
 
 @login_required

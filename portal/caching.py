@@ -109,6 +109,29 @@ def restamp(name: str) -> None:
         cache.set(f"stamp:{name}", int(time.time() * 1000), TIMEOUT)
 
 
+def _versions(stamps) -> tuple[int, list[int]]:
+    """The content version and the named stamps, in one round trip."""
+    keys = [f"stamp:{name}" for name in stamps]
+    found = cache.get_many([VERSION_KEY, *keys])
+    version = found.get(VERSION_KEY)
+    if version is None:
+        version = content_version()
+    return version, [found.get(k) or 0 for k in keys]
+
+
+def this_minute_under(name: str, *parts, stamps, build):
+    """``this_minute``, kept also under the named stamps (a person's, a course's seats), all of
+    which are read with the content version in one round trip."""
+    version, values = _versions(stamps)
+    minute = timezone.localtime().strftime("%Y%m%d%H%M")
+    entry_key = ":".join([name, str(version), minute, *map(str, parts), *map(str, values)])
+    hit = cache.get(entry_key)
+    if hit is None:
+        hit = build()
+        cache.set(entry_key, hit, 120)
+    return hit
+
+
 def this_minute(name: str, *parts, build):
     """``build()``'s value, cached under the content version and ``parts`` for the current
     minute: for what moves without moving the content version (seats, say)."""
@@ -146,12 +169,15 @@ def public_page(view=None, *, stamps=None, shared=True):
         signed_in = settings.SESSION_COOKIE_NAME in request.COOKIES
         if request.method != "GET" or (signed_in and not shared):
             return view(request, *args, **kwargs)
-        parts = [stamp(name) for name in stamps(request, *args, **kwargs)] if stamps else []
-        page_key = key(
-            "page",
-            "htmx" if request.headers.get("HX-Request") else "full",
-            *_asked(request),
-            *parts,
+        version, parts = _versions(stamps(request, *args, **kwargs) if stamps else [])
+        page_key = ":".join(
+            [
+                "page",
+                str(version),
+                "htmx" if request.headers.get("HX-Request") else "full",
+                *map(str, _asked(request)),
+                *map(str, parts),
+            ]
         )
         # A visitor with no messages waiting sees what every such visitor sees.
         plain = not signed_in and CookieStorage.cookie_name not in request.COOKIES

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import get_template
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 MARK = re.compile(rb"<!--personal ([a-z][a-z-]*)(?: ([\w.:-]+))?-->")
@@ -60,6 +61,19 @@ def render(template: str, context: dict) -> str:
     """A part's HTML: a small template rendered without the context processors (a part says
     what it needs)."""
     return get_template(template).render(context)
+
+
+EACH = "<!--each-->"
+
+
+def render_each(template: str, context: dict, items: list) -> list[str]:
+    """One part's HTML for each of ``items``, in one rendering: the template loops over
+    ``items`` and writes ``<!--each-->`` before each one."""
+    html = get_template(template).render(context | {"items": items})
+    made = html.split(EACH)[1:]
+    if len(made) != len(items):
+        raise ValueError(f"{template} wrote {len(made)} parts for {len(items)} items")
+    return made
 
 
 def fill(request: HttpRequest, content: bytes) -> bytes:
@@ -131,6 +145,17 @@ def _account_link(request: HttpRequest, keys: list[str]) -> dict[str, str]:
             "signed_in": request.user.is_authenticated,
             "view_name": match.view_name if match else "",
         },
+    )
+    return dict.fromkeys(keys, html)
+
+
+@part("csrf")
+def _csrf(request: HttpRequest, keys: list[str]) -> dict[str, str]:
+    """My CSRF token for a form on a page that is kept (shared, or kept for me)."""
+    from django.middleware.csrf import get_token
+
+    html = format_html(
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
     )
     return dict.fromkeys(keys, html)
 

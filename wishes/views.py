@@ -143,18 +143,11 @@ def _support_part(request: HttpRequest, keys: list[str]) -> dict[str, str]:
         "csrf_token": get_token(request) if signed_in else "",
         "this_page": escape_leading_slashes(request.get_full_path()),
     }
-    return {
-        key: personal.render(
-            "wishes/personal/support.html",
-            context
-            | {
-                "pk": key,
-                "supported": int(key) in supported,
-                "wish_url": reverse("wishes:detail", args=[int(key)]),
-            },
-        )
-        for key in keys
-    }
+    items = [
+        (int(key), int(key) in supported, reverse("wishes:detail", args=[int(key)])) for key in keys
+    ]
+    made = personal.render_each("wishes/personal/support.html", context, items)
+    return dict(zip(keys, made, strict=True))
 
 
 def _home_community(user) -> int | None:

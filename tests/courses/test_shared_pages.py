@@ -119,3 +119,50 @@ def test_a_page_to_share_may_not_hold_a_token():
 def test_a_key_cannot_carry_markup():
     with pytest.raises(ValueError):
         personal.hole("wish-support", "1--><script>")
+
+
+def test_a_seat_given_to_me_elsewhere_shows_at_once_on_my_kept_pages(photography):
+    """My parts are kept per minute, but a change made by someone else (their cancellation
+    hands me their seat) moves my stamp: my course page and /me/ show it on the next request."""
+    url = f"/courses/{photography.course.slug}/"
+    first, second, me = (resident(p) for p in ("13900000001", "13900000002", "13900000003"))
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        for user in (first, second, me):
+            enrolment.enrol(user, photography, now=NOW)
+    client = client_for(me)
+    assert "You are number 1 on the waiting list." in client.get(url).content.decode()
+    assert "You are number 1 on the waiting list." in client.get("/me/").content.decode()
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        enrolment.cancel(first.enrolments.get(), now=NOW)
+
+    page = client.get(url).content.decode()
+    assert "You are enrolled." in page and "waiting list." not in page
+    mine = client.get("/me/").content.decode()
+    assert "You are not on any waiting list." in mine
+    assert photography.course.name in mine.split('id="enrolled-title"')[1].split("</section>")[0]
+
+
+def test_staff_enrolling_me_at_the_desk_shows_at_once(photography, staff_a):
+    me = resident("13900000001")
+    client = client_for(me)
+    url = f"/courses/{photography.course.slug}/"
+    assert "Enrol<span" in client.get(url).content.decode()
+    client.get("/me/")
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        enrolment.enrol(me, photography, by=staff_a, now=NOW)
+
+    assert "You are enrolled." in client.get(url).content.decode()
+    assert "You are not enrolled in any class." not in client.get("/me/").content.decode()
+
+
+def test_my_page_posts_with_my_token_though_it_is_kept(photography):
+    me = resident("13900000001")
+    client = client_for(me)
+    client.handler.enforce_csrf_checks = True
+    client.get("/me/")  # kept now
+    html = client.get("/me/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    response = client.post("/me/calendar/new/", {"csrfmiddlewaretoken": token})
+    assert response.status_code == 302
