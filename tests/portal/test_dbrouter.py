@@ -1,0 +1,122 @@
+"""The read replica's router (portal/dbrouter.py) and the settings that switch it on.
+
+Each case runs a Django process of its own with DATABASE_REPLICA_URL set and records which
+alias every query went to. Its "replica" is the test database itself, reached through a second
+connection (a server that is not a standby has nothing to replay), or a port where nothing
+listens. tests/portal/test_scale_out.py runs the whole with a real streaming replica.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+from django.conf import settings
+
+from tests.portal.test_two_servers import _database_url
+
+VISIT = """
+import json, django
+django.setup()
+from django.conf import settings
+from django.db import connections
+from django.test import Client
+
+def recorder(alias):
+    def record(execute, sql, params, many, context):
+        queries[alias].append(sql)
+        return execute(sql, params, many, context)
+    return record
+
+for alias in settings.DATABASES:
+    connections[alias].execute_wrappers.append(recorder(alias))
+answers = []
+for path in json.loads(PATHS):
+    queries = {alias: [] for alias in settings.DATABASES}
+    response = Client().get(path, HTTP_HOST="localhost")
+    answers.append({"status": response.status_code, "queries": queries})
+print("SETTINGS " + json.dumps({
+    "aliases": sorted(settings.DATABASES),
+    "routers": settings.DATABASE_ROUTERS,
+    "middleware": settings.MIDDLEWARE,
+    "server_side_cursors": not settings.DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"],
+    "options": settings.DATABASES["default"]["OPTIONS"].get("options", ""),
+}))
+print("ANSWERS " + json.dumps(answers))
+"""
+
+
+def visit(paths: list[str], **env: str) -> tuple[dict, list[dict], str]:
+    """The settings, and the answer and queries (by alias) of each path, of a Django process on
+    the test database with ``env``."""
+    result = subprocess.run(
+        [sys.executable, "-c", VISIT.replace("PATHS", repr(json.dumps(paths)))],
+        cwd=settings.BASE_DIR,
+        env={
+            **os.environ,
+            "DATABASE_URL": _database_url(),
+            "DATABASE_POOL": "false",
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "ANSWERS " in result.stdout, result.stderr[-3000:]
+    found = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line)
+    return json.loads(found["SETTINGS"]), json.loads(found["ANSWERS"]), result.stderr
+
+
+def reads(answer: dict, alias: str, table: str) -> bool:
+    return any(f'"{table}"' in sql for sql in answer["queries"].get(alias, []))
+
+
+def test_without_a_replica_url_there_is_one_database_and_no_router():
+    assert list(settings.DATABASES) == ["default"]
+    assert settings.DATABASE_ROUTERS == []
+    assert "portal.dbrouter.ReplicaMiddleware" not in settings.MIDDLEWARE
+    assert settings.DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] is False
+    assert "-c jit=off" in settings.DATABASES["default"]["OPTIONS"]["options"]
+
+
+def test_the_api_reads_from_the_replica_and_other_pages_from_the_primary(django_db_setup):
+    found, (api, home, finder), _log = visit(
+        ["/api/hsds/taxonomy_terms", "/", "/facilities/?q=食堂"],
+        DATABASE_REPLICA_URL=_database_url(),
+    )
+    assert found["aliases"] == ["default", "replica"]
+    assert found["routers"] == ["portal.dbrouter.ReplicaRouter"]
+    middleware = found["middleware"]
+    assert middleware.index("portal.dbrouter.ReplicaMiddleware") == (
+        middleware.index("portal.outage.OutageMiddleware") + 1
+    )
+    assert api["status"] == home["status"] == finder["status"] == 200
+    assert reads(api, "replica", "facilities_category")
+    assert not reads(api, "default", "facilities_category")
+    # Before its first read, the replica says how far it has replayed.
+    replica = api["queries"]["replica"]
+    first = next(i for i, sql in enumerate(replica) if '"facilities_category"' in sql)
+    assert any("pg_last_wal_replay_lsn()" in sql for sql in replica[:first])
+    for page in (home, finder):
+        assert page["queries"]["replica"] == []
+        assert reads(page, "default", "facilities_category")
+
+
+def test_an_unreachable_replica_leaves_the_api_to_the_primary_without_an_error(django_db_setup):
+    _found, answers, log = visit(
+        ["/api/hsds/taxonomy_terms", "/api/hsds/taxonomy_terms?page=1"],
+        DATABASE_REPLICA_URL="postgres://postgres@127.0.0.1:9/portal",
+    )
+    for answer in answers:
+        assert answer["status"] == 200
+        assert reads(answer, "default", "facilities_category")
+    # Tried once, then left alone for a few seconds.
+    assert log.count("read replica unreachable, reading from the primary") == 1
+
+
+def test_behind_a_transaction_pooler_no_cursor_outlives_its_transaction(django_db_setup):
+    found, (home,), _log = visit(["/"], DATABASE_TRANSACTION_POOLING="true")
+    assert home["status"] == 200
+    assert found["server_side_cursors"] is False
+    assert "jit" not in found["options"]  # PgBouncer refuses startup options
