@@ -211,11 +211,17 @@ def pass_second_step(client: Client, user) -> None:
 
 def pytest_terminal_summary(terminalreporter):
     """The attack suite's count (tests/security): how many attempts were made, by kind. Before
-    it, how many open-data documents were validated against the HSDS schemas (tests/opendata)."""
+    it, how many open-data documents were validated against the HSDS schemas (tests/opendata),
+    and what the scale-out test measured (tests/portal/test_scale_out.py)."""
     from tests.opendata.conftest import VALIDATED
     from tests.portal.test_outage import OUTAGE_REPORTS
+    from tests.portal.test_scale_out import SCALE_OUT_REPORT
     from tests.security.conftest import ATTEMPTS
 
+    if SCALE_OUT_REPORT:
+        terminalreporter.section("scale-out: PgBouncer and a read replica (test_scale_out.py)")
+        for line in SCALE_OUT_REPORT:
+            terminalreporter.write_line(line)
     for report in OUTAGE_REPORTS:
         terminalreporter.section("database outage (bench/outage.py)")
         for line in report.splitlines():
