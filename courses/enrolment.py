@@ -147,18 +147,11 @@ def seats_moved(course_slug: str) -> None:
     transaction.on_commit(lambda: caching.restamp(seats_stamp(course_slug)))
 
 
-def person_stamp(user_id: int) -> str:
-    """The name of the counter a person's own course parts are keyed by: it moves on whenever
-    one of their enrolments or their resident profile changes (signals in courses.apps, and
-    the lottery's bulk update)."""
-    return f"person:{user_id}"
-
-
-def person_moved(*user_ids: int | None) -> None:
-    """After the transaction commits, those people's pages show their new state at once."""
-    ids = {pk for pk in user_ids if pk is not None}
-    if ids:
-        transaction.on_commit(lambda: [caching.restamp(person_stamp(pk)) for pk in ids])
+# A person's own course parts are kept under their stamp (portal.caching): it moves on whenever
+# one of their enrolments or their resident profile changes (signals in courses.apps, and the
+# lottery's bulk update).
+person_stamp = caching.person_stamp
+person_moved = caching.person_moved
 
 
 def enrol(user, course_class: CourseClass, *, by=None, now: datetime | None = None) -> Enrolment:

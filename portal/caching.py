@@ -132,6 +132,21 @@ def this_minute_under(name: str, *parts, stamps, build):
     return hit
 
 
+def person_stamp(user_id: int) -> str:
+    """The name of one person's counter: what is kept of their own parts (my place in a class,
+    my support on a wish, /me/) is kept under it, and any change of theirs moves it on."""
+    return f"person:{user_id}"
+
+
+def person_moved(*user_ids: int | None) -> None:
+    """After the transaction commits, those people's own parts are made anew."""
+    from django.db import transaction
+
+    ids = {pk for pk in user_ids if pk is not None}
+    if ids:
+        transaction.on_commit(lambda: [restamp(person_stamp(pk)) for pk in ids])
+
+
 def this_minute(name: str, *parts, build):
     """``build()``'s value, cached under the content version and ``parts`` for the current
     minute: for what moves without moving the content version (seats, say)."""

@@ -2,6 +2,13 @@ from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
 
+def supporter_moved(sender, instance, **kwargs) -> None:
+    """A signal receiver: the supporter's own parts (wishes.views) are made anew."""
+    from portal import caching
+
+    caching.person_moved(instance.user_id)
+
+
 class WishesConfig(AppConfig):
     name = "wishes"
     verbose_name = _("Wishes")
@@ -17,3 +24,11 @@ class WishesConfig(AppConfig):
             model = self.get_model(name)
             for signal in (post_save, post_delete):
                 signal.connect(caching.bump, sender=model, dispatch_uid=f"bump.{name}.{signal}")
+
+        # A supporter's own part of each support box is kept under their stamp.
+        for signal in (post_save, post_delete):
+            signal.connect(
+                supporter_moved,
+                sender=self.get_model("Support"),
+                dispatch_uid=f"person.Support.{signal}",
+            )
