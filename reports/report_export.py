@@ -3,7 +3,7 @@
 Pure functions of an ``report_data.Area``; the view decides who may download what. The matrix
 holds each community's courses (current terms) and open wishes after its coverage, so demand
 sits beside the gaps there too. Every table is
-built once as columns and rows (``_tables``) and then written either way, so the CSV of a table
+built once as columns and rows (``_build``) and then written either way, so the CSV of a table
 has the sheet's columns. In the workbook, numbers are numbers (integers as ``#,##0``, shares as
 0–1 with a ``0%`` format, dates as dates), each sheet's header row is bold and frozen with an
 autofilter over its table, and columns are as wide as their text, a Chinese character counting
@@ -13,32 +13,33 @@ A share is written exactly (residents covered ÷ residents): Excel's ``0%`` roun
 so 99.6 % shows as 100 % where the web page, rounding down, shows 99; the "complete community"
 column says which communities really are.
 
-Every cell, headers and the lines above a table included, is written through ``portal.lib.cells``:
-names people typed (a community, a compound, a facility, a category, a wish) stay text in the
-workbook and get an apostrophe in the CSV when they would start a formula.
+Size. A whole city's workbook holds two million cells (the compounds sheet: every compound ×
+required service), so it is written row by row as XML (``reports.xlsx``: 26 s with openpyxl's
+cell objects, about 3 s so), and the compounds' rows are made as they are read: a CSV of them is
+streamed (``csv_chunks``) and never held as one string.
+
+Names people typed (a community, a compound, a facility, a category, a wish) stay text: in the
+workbook every text is a shared-string cell (``reports.xlsx`` cannot write a formula), in the CSV
+a field that would start a formula gets an apostrophe (``portal.lib.cells``).
 """
 
 import csv
 import io
 import math
 import unicodedata
-from collections.abc import Callable
-from copy import copy
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-import openpyxl
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
-from openpyxl.cell import Cell
-from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from facilities.models import Facility
 from portal.lib import cells
-from reports import coverage, report_data
+from reports import coverage, report_data, xlsx
 from reports.report_data import Area
 
 TABLES = ("summary", "matrix", "gaps", "compounds", "suggestions", "wishes")
@@ -49,6 +50,7 @@ WITH_DEMAND = ("matrix", "wishes")
 TEXT, INT, SHARE, DATE, FLOAT = "text", "int", "share", "date", "float"
 FORMATS = {INT: "#,##0", SHARE: "0%", DATE: "yyyy-mm-dd", FLOAT: "0.00"}
 SHARE_DIGITS = 4  # a share in the CSV: 0.6316
+CSV_CHUNK_ROWS = 2000  # rows a streamed CSV sends at a time
 
 MAX_WIDTH = 50  # characters; longer text wraps when the cell is widened by hand
 MAX_HEADER_WIDTH = 16  # a longer header wraps onto more lines rather than widening its column
@@ -68,7 +70,7 @@ class Table:
 
     name: str
     columns: list[Column]
-    rows: list[list]
+    rows: Iterable[list]  # a list, or made as they are read (the compounds)
     above: list[list] = field(default_factory=list)
     titled: bool = False  # the first line above is the report's title
     freeze_first_column: bool = False
@@ -76,31 +78,43 @@ class Table:
 
 def workbook(area: Area, *, plan: bool, code: str, k: int, title: str) -> bytes:
     """XLSX of the report: sheets Summary, Matrix, Gaps, Compounds, Suggestions, Wishes."""
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name in TABLES:
-        _write(book, _build(name, area, plan=plan, code=code, k=k, title=title))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    tables = [_build(name, area, plan=plan, code=code, k=k, title=title) for name in TABLES]
+    with xlsx.Book() as book:
+        for table in tables:
+            _write(book, table)
+        return book.close()
 
 
-def csv_text(area: Area, table: str, *, plan: bool, code: str, k: int) -> str:
-    """One table (one of TABLES) as CSV text, with a UTF-8 BOM
-    prefix ('\ufeff') so Excel in China opens it correctly; raise ValueError for an unknown table.
-    The summary is its per-service table."""
+def csv_chunks(area: Area, table: str, *, plan: bool, code: str, k: int) -> Iterator[bytes]:
+    """One table (one of TABLES) as CSV in UTF-8, with a byte-order mark first so that Excel in
+    China opens it correctly, a few thousand rows at a time: for streaming, so the city's 200,000
+    compound rows are never one string. The summary is its per-service table. The table is
+    chosen (and checked: ValueError for an unknown one) when called; its rows are made as the
+    chunks are read."""
     if table not in TABLES:
         raise ValueError(f"unknown table {table!r}: one of {', '.join(TABLES)}")
-    built = _build(table, area, plan=plan, code=code, k=k, title="")
+    return _csv_chunks(_build(table, area, plan=plan, code=code, k=k, title=""))
+
+
+def _csv_chunks(table: Table) -> Iterator[bytes]:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow(cells.csv_row(c.header for c in built.columns))
-    kinds = [c.kind for c in built.columns]
-    writer.writerows(
-        [_csv_value(v, kind) for v, kind in zip(row, kinds, strict=True)] for row in built.rows
-    )
-    return out.getvalue()
+    writer.writerow(cells.csv_row(c.header for c in table.columns))
+    kinds = [c.kind for c in table.columns]
+    for i, row in enumerate(table.rows, start=1):
+        writer.writerow([_csv_value(v, kind) for v, kind in zip(row, kinds, strict=True)])
+        if i % CSV_CHUNK_ROWS == 0:
+            yield out.getvalue().encode()
+            out.seek(0)
+            out.truncate()
+    if rest := out.getvalue():
+        yield rest.encode()
+
+
+def csv_text(area: Area, table: str, *, plan: bool, code: str, k: int) -> str:
+    """``csv_chunks`` as one text (byte-order mark included), for tests and small tables."""
+    return b"".join(csv_chunks(area, table, plan=plan, code=code, k=k)).decode()
 
 
 # --- The tables ------------------------------------------------------------------------------
@@ -278,30 +292,34 @@ def _compounds(area: Area, plan: bool) -> Table:
         s.code: _("none within %(m)s m") % {"m": f"{round(coverage.REACH * s.distance_m):,}"}
         for s in area.required
     }
-    rows = [
-        [
-            row.name,
-            community[row.id],
-            row.population,
-            service_names[walk.service.code],
-            walk.spot.name if walk.spot else none_within[walk.service.code],
-            statuses.get(walk.spot.status, walk.spot.status) if walk.spot else None,
-            None if walk.distance_m is None else round(walk.distance_m),
-            yes if walk.covered else no,
-            *(
-                [
-                    None if walk.line_m is None else round(walk.line_m),
-                    f"{straight} ({check})" if row.off_streets else walked,
-                    walk.across_text or None,
+    walks = area.walks
+
+    def rows() -> Iterator[list]:
+        """Made as they are read: the city's 200,000 rows go to a CSV file as they come."""
+        for row in area.compound_rows(plan):
+            place = community[row.id]
+            measured = f"{straight} ({check})" if row.off_streets else walked
+            for walk in row.walks:
+                spot = walk.spot
+                line = [
+                    row.name,
+                    place,
+                    row.population,
+                    service_names[walk.service.code],
+                    spot.name if spot else none_within[walk.service.code],
+                    statuses.get(spot.status, spot.status) if spot else None,
+                    None if walk.distance_m is None else round(walk.distance_m),
+                    yes if walk.covered else no,
                 ]
-                if area.walks
-                else []
-            ),
-        ]
-        for row in area.compound_rows(plan)
-        for walk in row.walks
-    ]
-    return Table(pgettext("report sheet", "Compounds"), columns, rows, freeze_first_column=True)
+                if walks:
+                    line += [
+                        None if walk.line_m is None else round(walk.line_m),
+                        measured,
+                        walk.across_text or None,
+                    ]
+                yield line
+
+    return Table(pgettext("report sheet", "Compounds"), columns, rows(), freeze_first_column=True)
 
 
 def _suggestions(area: Area, plan: bool, code: str, k: int) -> Table:
@@ -427,73 +445,76 @@ def _width(value) -> int:
     return len(str(value))
 
 
-def _fill_line(sheet, row: int, values: list) -> None:
-    """A line above a table, formatted by type (its columns hold other things below)."""
-    for col, value in enumerate(values, start=1):
-        if value is None or value == "":
-            continue
-        fmt = None
-        if isinstance(value, date):
-            fmt = FORMATS[DATE]
-        elif isinstance(value, int) and not isinstance(value, bool):
-            fmt = FORMATS[INT]
-        cells.put(sheet, row, col, value, number_format=fmt)
+# The cell styles: a number format per column kind, the header's, the report's title.
+BODY = {kind: xlsx.Style(number_format=code) for kind, code in FORMATS.items()}
+HEADER = xlsx.Style(bold=True, wrap=True)
+TITLE = xlsx.Style(bold=True, size=14)
 
 
-def _write(book, table: Table) -> None:
-    sheet = book.create_sheet(_sheet_title(table.name))
-    for row, values in enumerate(table.above, start=1):
-        _fill_line(sheet, row, values)
-    if table.titled:
-        sheet.cell(row=1, column=1).font = Font(bold=True, size=14)
+def _line_style(value) -> xlsx.Style | None:
+    """A line above a table is formatted by type (its columns hold other things below)."""
+    if isinstance(value, date):
+        return BODY[DATE]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return BODY[INT]
+    return None
+
+
+def _write(book: xlsx.Book, table: Table) -> None:
+    rows = table.rows if isinstance(table.rows, list) else list(table.rows)
     top = len(table.above) + 1
     ncols = len(table.columns)
+    last = top + len(rows)
+    end = get_column_letter(ncols)
+    widths, lines = _widths(table, rows)
+    sheet = book.sheet(
+        _sheet_title(table.name),
+        widths=widths,
+        freeze=f"{'B' if table.freeze_first_column else 'A'}{top + 1}",
+        autofilter=f"A{top}:{end}{last}",
+        extent=f"A1:{end}{last}",
+    )
+    for i, values in enumerate(table.above):
+        styles = [_line_style(v) for v in values]
+        if table.titled and i == 0 and styles:
+            styles[0] = TITLE
+        sheet.row(values, styles)
+    sheet.row(
+        [c.header for c in table.columns],
+        [HEADER] * ncols,
+        height=LINE_HEIGHT * lines if lines > 1 else None,
+    )
+    sheet.rows(rows, [BODY.get(c.kind) for c in table.columns])
 
-    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="center")
-    for col, column in enumerate(table.columns, start=1):
-        cells.put(sheet, top, col, column.header, font=bold, alignment=wrap)
 
-    # Cells are made with a copy of their column's style (its number format) ready: setting
-    # number_format on each cell afterwards took a third longer for 15,000 compound rows.
-    styles = []
-    for column in table.columns:
-        fmt = FORMATS.get(column.kind)
-        if fmt:
-            proto = Cell(sheet)
-            proto.number_format = fmt
-            styles.append(proto._style)
-        else:
-            styles.append(None)
-    for values in table.rows:
-        line = []
-        for value, style in zip(values, styles, strict=True):
-            if value is not None and style is not None and not isinstance(value, str):
-                value = Cell(sheet, value=value, style_array=copy(style))
-            else:
-                value = cells.xlsx(sheet, value)
-            line.append(value)
-        sheet.append(line)
-    last = top + len(table.rows)
-
-    # Widths: the widest value of each column (text that ends a line above the table spills into
-    # the empty cells to its right and is not counted), the header up to MAX_HEADER_WIDTH.
-    lines = 1
-    for col, column in enumerate(table.columns, start=1):
-        seen = {r[col - 1] for r in table.rows}
-        widest = max((_width(v) for v in seen), default=0)
+def _widths(table: Table, rows: list[list]) -> tuple[list[int], int]:
+    """Each column's width: its widest value (text that ends a line above the table spills into
+    the empty cells to its right and is not counted), its header up to MAX_HEADER_WIDTH; and the
+    lines the widest-wrapping header takes."""
+    widths, lines = [], 1
+    for col, column in enumerate(table.columns):
+        widest = _widest({r[col] for r in rows})
         for values in table.above:
-            if col < len(values):
-                widest = max(widest, _width(values[col - 1]))
+            if col + 1 < len(values):
+                widest = max(widest, _width(values[col]))
         header = _width(column.header)
         width = min(max(widest, min(header, MAX_HEADER_WIDTH), 4) + 2, MAX_WIDTH)
-        sheet.column_dimensions[get_column_letter(col)].width = width
+        widths.append(width)
         lines = max(lines, math.ceil(header / (width - 2)))
-    if lines > 1:
-        sheet.row_dimensions[top].height = LINE_HEIGHT * lines
+    return widths, lines
 
-    end = get_column_letter(ncols)
-    sheet.auto_filter.ref = f"A{top}:{end}{last}"
-    sheet.freeze_panes = f"{'B' if table.freeze_first_column else 'A'}{top + 1}"
+
+def _widest(values: set) -> int:
+    """The largest ``_width`` of ``values``. Text is measured longest first and no further
+    than can matter: a text is at most twice as wide as it is long, and no column is wider than
+    MAX_WIDTH (a city's 200,000 compound rows hold tens of thousands of names)."""
+    texts = sorted((v for v in values if isinstance(v, str)), key=len, reverse=True)
+    widest = max((_width(v) for v in values if not isinstance(v, str)), default=0)
+    for text in texts:
+        if 2 * len(text) <= widest or widest >= MAX_WIDTH:
+            break
+        widest = max(widest, _width(text))
+    return widest
 
 
 def _csv_value(value, kind: str) -> str:

@@ -24,6 +24,7 @@ body is swapped in place (the same partial, ``#body``) and the address follows.
 """
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -34,10 +35,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
@@ -921,18 +922,34 @@ def export_xlsx(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def export_csv(request: HttpRequest, table: str) -> HttpResponse:
-    """One of the report's tables as CSV (UTF-8 with a BOM, for Excel)."""
+def export_csv(request: HttpRequest, table: str) -> StreamingHttpResponse:
+    """One of the report's tables as CSV (UTF-8 with a BOM, for Excel), streamed as its rows are
+    made from the cached area: the city's compound table is 200,000 rows."""
     if table not in report_export.TABLES:
         raise Http404
-
-    def make(area: Area, c: Choices) -> str:
-        return report_export.csv_text(area, table, plan=c.plan, code=c.service, k=c.k)
-
-    text = _export(request, f"csv-{table}", make, demand=table in report_export.WITH_DEMAND)
-    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
+    scope = _scope(request)
+    demand = table in report_export.WITH_DEMAND
+    area = _area(request, scope, report_data.read_demand_mark() if demand else None)
+    choices = ReportForm(request.GET, area.services).choices()
+    chunks = report_export.csv_chunks(
+        area.measured(choices.straight), table, plan=choices.plan, code=choices.service, k=choices.k
+    )
+    response = StreamingHttpResponse(
+        _in_language(get_language(), chunks), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="{_filename()}-{table}.csv"'
     return response
+
+
+def _in_language(language: str, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """``chunks``, each made in ``language``: a streamed response is read after the view has
+    returned (by another thread, under ASGI), whatever language is active there."""
+    while True:
+        with translation.override(language):
+            chunk = next(chunks, None)
+        if chunk is None:
+            return
+        yield chunk
 
 
 def _filename() -> str:

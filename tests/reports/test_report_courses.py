@@ -381,7 +381,7 @@ def test_the_matrix_export_holds_the_course_and_wish_figures(official, scene):
 
     response = client.get(url)
 
-    header, row = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    header, row = list(csv.reader(io.StringIO(response.getvalue().decode("utf-8-sig"))))
     figures = dict(zip(header, row, strict=True))
     assert figures["Community"] == "新竹社区"
     assert figures["Classes in current terms"] == "2"
@@ -394,7 +394,7 @@ def test_the_matrix_export_holds_the_course_and_wish_figures(official, scene):
 
     # An enrolment shows in the next download too.
     enrolment.enrol(residents(1, start=13200000000)[0], scene["photography"])
-    header, row = list(csv.reader(io.StringIO(client.get(url).content.decode("utf-8-sig"))))
+    header, row = list(csv.reader(io.StringIO(client.get(url).getvalue().decode("utf-8-sig"))))
     assert dict(zip(header, row, strict=True))["On waiting lists"] == "2"
 
 
@@ -409,7 +409,7 @@ def test_an_official_sees_only_their_own_districts_figures(
     assert [r.place.name for r in overview.context["report"].busiest] == ["新竹社区"]
     assert overview.context["report"].demand.waiting == 1  # not 石油社区's
     for url in (OVERVIEW, MATRIX, reverse("reports:export-csv", args=["matrix"])):
-        assert "石油社区" not in mine.get(url).content.decode("utf-8-sig")
+        assert "石油社区" not in mine.get(url).getvalue().decode("utf-8-sig")
     assert mine.get(page_of(elsewhere)).status_code == 404
 
     theirs = client_for(other_official(other_district))

@@ -73,7 +73,7 @@ def test_no_page_or_export_names_another_districts_places(official, compound_a, 
     urls = [MATRIX, GAPS, SITES, reverse("reports:export-csv", args=["compounds"])]
     for url in urls:
         response = client.get(url)
-        text = response.content.decode("utf-8-sig")
+        text = response.getvalue().decode("utf-8-sig")
         assert "石油社区" not in text and "地勘三院小区" not in text, url
         if url != SITES:
             assert "新竹" in text, url
@@ -316,7 +316,7 @@ def test_a_page_cached_for_one_scope_is_never_served_to_another(
 def test_an_edit_shows_in_the_next_export(official, compound_a, far_compound, canteen_a):
     client = client_for(official)
     url = reverse("reports:export-csv", args=["gaps"])
-    before = client.get(url, {"service": "canteen"}).content.decode("utf-8-sig")
+    before = client.get(url, {"service": "canteen"}).getvalue().decode("utf-8-sig")
     assert any(row and "社区食堂" in row for row in csv.reader(io.StringIO(before)))
 
     place(
@@ -328,7 +328,7 @@ def test_an_edit_shows_in_the_next_export(official, compound_a, far_compound, ca
     )
 
     response = client.get(url, {"service": "canteen"})
-    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(response.getvalue().decode("utf-8-sig"))))
     assert not any(row and "社区食堂" in row for row in rows[1:])
 
 

@@ -689,7 +689,8 @@ def _text(response) -> str:
             for value in row
             if value is not None
         )
-    return response.content.decode("utf-8", errors="replace")
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return body.decode("utf-8", errors="replace")
 
 
 def _leaks(response, w: World) -> str:
