@@ -199,3 +199,55 @@ def test_a_cached_fragment_changes_on_both_servers_after_an_edit_on_one(
     for url in (b, a):
         html = visitor.get(url + "/")
         assert "1 个小区" in html and "悄悄改名社区" in html
+
+
+def test_my_own_parts_of_a_shared_page_are_mine_on_both_servers(servers, community_a):
+    """The wish list is rendered once for everyone; my support shows on the other server at
+    once, and never on another person's page (portal/personal.py)."""
+    from wishes.models import Wish
+
+    a, b = servers
+    wish = Wish.objects.create(
+        community=community_a, kind=Wish.Kind.SERVICE, title="理发点", text="说明"
+    )
+    me, other = Browser(), Browser()
+    for browser, name in ((me, "resident-one"), (other, "resident-two")):
+        _user(name)
+        sign_in(browser, a, name, PASSWORD)
+    for browser in (me, other):
+        assert "我也需要" in browser.get(b + "/wishes/")  # the list is kept now, on both
+    Browser().get(a + "/wishes/")
+
+    # My support, posted to server a from the list server b gave me.
+    me.post_form(b + "/wishes/", {"next": "/wishes/"}, action=f"{a}/wishes/{wish.pk}/support/")
+
+    assert wish.supports.count() == 1
+    for url in (b, a):
+        assert "您已支持这条需求。" in me.get(url + "/wishes/")
+        theirs = other.get(url + "/wishes/")
+        assert "您已支持这条需求。" not in theirs and "我也需要" in theirs
+
+
+def test_a_role_taken_away_on_one_server_is_gone_on_the_other(
+    servers, staff, city_admin, community_a
+):
+    """The account is read with the session from a snapshot; the city administrator removing a
+    role on one server moves every snapshot on, whichever server then answers
+    (communities/sessions.py)."""
+    from communities.models import Membership
+
+    a, b = servers
+    browser = Browser()
+    sign_in(browser, a, "staff-two", PASSWORD)
+    assert community_a.name in browser.get(b + "/accounts/")
+    assert community_a.name in browser.get(a + "/accounts/")  # both have read the account
+
+    admin = Browser()
+    sign_in(admin, b, "cityadmin", PASSWORD)
+    role = Membership.objects.get(user=staff)
+    admin.post_form(f"{b}/admin/communities/membership/{role.pk}/delete/", {"post": "yes"})
+    assert not Membership.objects.filter(user=staff).exists()
+
+    for url in (a, b):
+        html = browser.get(url + "/accounts/")
+        assert "staff-two" in html and community_a.name not in html
