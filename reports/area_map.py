@@ -12,6 +12,12 @@ every point it is given: the bounding box of all of them decides the scale.
 
 Coordinates are rounded to a tenth of a pixel so that a district's 2,000 compounds stay a page of
 modest size.
+
+A city is another matter: 20,000 compounds drawn one by one made a megabyte of SVG in which they
+buried each other. A caller with more than ``GROUP_ABOVE`` compounds passes them as ``Group``
+values instead, one per community (at its residents' centre, sized by its residents, filled by the
+share of them within walking distance in the report's four bands), and ``layout`` then draws the
+facilities as small squares of one path each: the city map stays well under 300 KB.
 """
 
 import itertools
@@ -42,6 +48,14 @@ SCALE_BAR_X = 16  # the bar's left end
 SCALE_BAR_BOTTOM = 14  # from the bottom edge to the bar
 NORTH_RIGHT = 24  # from the right edge to the north arrow
 NORTH_TOP = 46  # from the bottom edge up to the arrow's tip; the arrow and its "N" are 38 tall
+# Above this many compounds a map draws each community as one circle (a ``Group``): a district's
+# 2,000 are still drawn one by one, a city's 20,000 are not.
+GROUP_ABOVE = 3000
+SITE_DOT = 4  # px, the side of a facility's square on a map of groups
+# The shares of residents within walking distance each band of groups stands for, as the
+# coverage matrix bands its cells (report_data.Cell.band): everyone, 80 % or more, half or more,
+# fewer.
+BANDS = ("full", "most", "half", "few")
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,27 @@ class Home:
     longitude: float
     population: int
     covered: bool  # a facility of the category is within walking distance
+
+
+@dataclass(frozen=True)
+class Group:
+    """A community's compounds drawn as one circle, on a map with too many to draw each."""
+
+    label: str
+    latitude: float  # its residents' centre
+    longitude: float
+    population: int
+    covered: int  # residents within walking distance
+
+    @property
+    def band(self) -> str:
+        """Which of BANDS it is drawn in (the share rounded down, as the matrix shows it)."""
+        percent = 100 * self.covered // self.population if self.population else 100
+        if percent == 100:
+            return "full"
+        if percent >= 80:
+            return "most"
+        return "half" if percent >= 50 else "few"
 
 
 @dataclass(frozen=True)
@@ -107,6 +142,27 @@ class HomeMarker:
     covered: bool
     population: int
     label: str
+
+
+@dataclass(frozen=True)
+class GroupMarker:
+    x: float
+    y: float
+    r: float
+    band: str
+    label: str
+
+
+@dataclass(frozen=True)
+class GroupBand:
+    """The groups of one band, drawn together."""
+
+    band: str
+    markers: tuple[GroupMarker, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.markers)
 
 
 @dataclass(frozen=True)
@@ -205,15 +261,47 @@ class AreaMap:
     streets_minor: str = ""
     walks: tuple[WalkPath, ...] = ()
     barriers: tuple[BarrierPath, ...] = ()
+    # A map of groups: each band's circles, and the facilities as squares of one path each.
+    bands: tuple[GroupBand, ...] = ()
+    sites_open_d: str = ""
+    sites_planned_d: str = ""
 
     @property
     def barrier_kinds(self) -> set[str]:
         return {b.kind for b in self.barriers}
 
     @property
+    def grouped(self) -> bool:
+        """Communities drawn as circles, not compounds."""
+        return bool(self.bands)
+
+    @property
+    def group_count(self) -> int:
+        return sum(b.count for b in self.bands)
+
+    def band(self, name: str) -> int:
+        return next((b.count for b in self.bands if b.band == name), 0)
+
+    @property
+    def groups_full(self) -> int:
+        return self.band("full")
+
+    @property
+    def groups_most(self) -> int:
+        return self.band("most")
+
+    @property
+    def groups_half(self) -> int:
+        return self.band("half")
+
+    @property
+    def groups_few(self) -> int:
+        return self.band("few")
+
+    @property
     def empty(self) -> bool:
         """No compounds: the template says so in words instead of drawing."""
-        return not (self.covered_homes or self.uncovered_homes)
+        return not (self.covered_homes or self.uncovered_homes or self.bands)
 
     @property
     def homes(self) -> tuple[HomeMarker, ...]:
@@ -229,7 +317,7 @@ class AreaMap:
 
     @property
     def site_count(self) -> int:
-        return len(self.sites)
+        return self.sites_open + self.sites_planned
 
     @property
     def candidate_count(self) -> int:
@@ -252,20 +340,24 @@ def layout(
     streets: Sequence[Line] = (),
     walks: Sequence[Line] = (),
     barriers: Sequence[tuple[str, Line]] = (),
+    groups: Sequence[Group] = (),
 ) -> AreaMap:
-    """Fit every compound, facility and candidate into a canvas ``width`` wide, north up.
+    """Fit every compound (or ``groups`` of them), facility and candidate into a canvas
+    ``width`` wide, north up.
 
     The height follows the area's shape up to ``max_height``; a taller area is scaled to fit and
     centred across. ``reach_m`` draws the category's walking distance around each suggested site.
     ``streets`` are drawn under the points (they do not widen the map) and ``walks`` above the
-    homes.
+    homes. With ``groups`` (and no homes), each is a circle and the facilities small squares.
     """
     if width < 200 or max_height < MIN_HEIGHT:
         raise ValueError(f"a {width}×{max_height} canvas is too small for an area map")
     if reach_m is not None and reach_m <= 0:
         raise ValueError("reach_m is a positive number of metres")
 
-    points = [(p.latitude, p.longitude) for p in (*homes, *sites, *candidates)]
+    if homes and groups:
+        raise ValueError("a map draws compounds or groups of them, not both")
+    points = [(p.latitude, p.longitude) for p in (*homes, *groups, *sites, *candidates)]
     if not points:
         points = [(0.0, 0.0)]
     south, north = min(p[0] for p in points), max(p[0] for p in points)
@@ -301,10 +393,39 @@ def layout(
         ),
         key=lambda m: (-m.r, m.y, m.x),
     )
+    if groups:
+        # Half the side of the square each community has to itself: a city's communities touch
+        # only where they are large.
+        max_population = max(g.population for g in groups)
+        room = sqrt(inner_w * (height - MARGIN - BOTTOM) / len(groups))
+        r_max = round(min(HOME_R_MAX, max(HOME_R_MIN + 1, 0.5 * room)), 1)
+    group_markers = sorted(
+        (
+            GroupMarker(
+                *project(g.latitude, g.longitude),
+                r=home_radius(g.population, max_population, r_max),
+                band=g.band,
+                label=g.label,
+            )
+            for g in groups
+            if g.population > 0
+        ),
+        key=lambda m: (-m.r, m.y, m.x),
+    )
     site_markers = sorted(
         (SiteMarker(*project(s.latitude, s.longitude), s.planned, s.label) for s in sites),
         key=lambda m: (not m.planned, m.y, m.x),  # the open ones, solid, above the planned
     )
+
+    def squares(planned: bool) -> str:
+        """Facilities as small squares of one path, in whole pixels: a city's thousands."""
+        half = SITE_DOT // 2
+        return "".join(
+            f"M{round(m.x) - half} {round(m.y) - half}h{SITE_DOT}v{SITE_DOT}h-{SITE_DOT}z"
+            for m in site_markers
+            if m.planned == planned
+        )
+
     others = [
         CandidateMarker(*project(c.latitude, c.longitude), c.label)
         for c in candidates
@@ -339,7 +460,7 @@ def layout(
         height=height,
         covered_homes=tuple(m for m in home_markers if m.covered),
         uncovered_homes=tuple(m for m in home_markers if not m.covered),
-        sites=tuple(site_markers),
+        sites=() if groups else tuple(site_markers),
         candidates=tuple(others),
         picks=tuple(picks),
         pick_circles=circles,
@@ -360,6 +481,13 @@ def layout(
             for kind, line in barriers
             if kind in ("railway", "river") and (path := d([line]))
         ),
+        bands=tuple(
+            GroupBand(band, tuple(m for m in group_markers if m.band == band))
+            for band in BANDS
+            if groups
+        ),
+        sites_open_d=squares(False) if groups else "",
+        sites_planned_d=squares(True) if groups else "",
     )
 
 

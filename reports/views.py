@@ -709,12 +709,36 @@ sites_page = _report_view(
 
 
 def _map(area: Area, code: str, plan: bool, suggestions: report_data.Suggestions):
+    """The sites page's map: the area's compounds, or for a city (more than
+    area_map.GROUP_ABOVE of them) its communities, without the streets."""
     matrix = area.matrix(plan)
-    covered = matrix.covered(code).tolist()
+    covered = matrix.covered(code)
     homes = area.homes
     rank = {s.room.id: s.rank for s in suggestions.picks}
     statuses = report_data.coverage.WITH_PLANNED if plan else report_data.coverage.SERVING
     ours = {p.id for p in area.places}
+    # The area's own facilities of the service, and those across its border that are some
+    # compound's nearest.
+    sites = [
+        area_map.Site(s.name, s.latitude, s.longitude, planned=s.planned)
+        for s in area.spots.values()
+        if code in s.codes
+        and s.status in statuses
+        and (s.community_id in ours or s.id in area.nearest_ids)
+    ]
+    candidates = [
+        area_map.Candidate(r.name, r.latitude, r.longitude, rank.get(r.id)) for r in area.rooms
+    ]
+    reach_m = suggestions.service.distance_m
+    if len(homes.ids) > area_map.GROUP_ABOVE:
+        return area_map.layout(
+            [],
+            sites,
+            candidates,
+            reach_m=reach_m,
+            barriers=_barriers(area),
+            groups=_groups(area, covered),
+        )
     return area_map.layout(
         [
             area_map.Home(name, lat, lng, pop, ok)
@@ -723,24 +747,38 @@ def _map(area: Area, code: str, plan: bool, suggestions: report_data.Suggestions
                 homes.lat.tolist(),
                 homes.lng.tolist(),
                 homes.population.tolist(),
-                covered,
+                covered.tolist(),
                 strict=True,
             )
         ],
-        # The area's own facilities of the service, and those across its border that are some
-        # compound's nearest.
-        [
-            area_map.Site(s.name, s.latitude, s.longitude, planned=s.planned)
-            for s in area.spots.values()
-            if code in s.codes
-            and s.status in statuses
-            and (s.community_id in ours or s.id in area.nearest_ids)
-        ],
-        [area_map.Candidate(r.name, r.latitude, r.longitude, rank.get(r.id)) for r in area.rooms],
-        reach_m=suggestions.service.distance_m,
+        sites,
+        candidates,
+        reach_m=reach_m,
         streets=_street_lines(area, homes.lat, homes.lng),
         barriers=_barriers(area),
     )
+
+
+def _groups(area: Area, covered: np.ndarray) -> list[area_map.Group]:
+    """Each community of the area as one circle of a city's map: at its residents' centre (its
+    compounds' where it has no residents), with its residents and those of them ``covered``,
+    counted as the report's figures count them."""
+    homes = area.homes
+    ids, where = np.unique(homes.community, return_inverse=True)
+    n = len(ids)
+    people = np.bincount(where, weights=homes.population, minlength=n)
+    within = np.bincount(where, weights=homes.population * covered, minlength=n)
+    weight = np.where(people[where] > 0, homes.population, 1)
+    total = np.bincount(where, weights=weight, minlength=n)
+    lat = np.bincount(where, weights=weight * homes.lat, minlength=n) / total
+    lng = np.bincount(where, weights=weight * homes.lng, minlength=n) / total
+    names = {p.id: p.name for p in area.places}
+    return [
+        area_map.Group(names.get(c, ""), y, x, round(p), round(w))
+        for c, y, x, p, w in zip(
+            ids.tolist(), lat.tolist(), lng.tolist(), people.tolist(), within.tolist(), strict=True
+        )
+    ]
 
 
 # A map draws at most this many street segments (main roads first): a district's every lane

@@ -340,3 +340,87 @@ def test_a_district_of_2000_compounds_stays_small():
     homes = [g for g in svg.iter(f"{SVG}g") if "area-map__homes" in (g.get("class") or "")]
     assert sum(len(g.findall(f"{SVG}circle")) for g in homes) == 2000
     assert len(html) < 150_000
+
+
+# --- a city: its communities instead of its compounds -------------------------------------------
+
+
+def city_groups(count: int, metres: float = 30_000, seed: int = 2) -> list[area_map.Group]:
+    rng = random.Random(seed)
+    groups = []
+    for i in range(count):
+        population = rng.choice([0, 900, 4000, 12000, 33000])
+        groups.append(
+            area_map.Group(
+                f"社区{i}",
+                *at(rng.uniform(-metres / 2, metres / 2), rng.uniform(-metres / 2, metres / 2)),
+                population,
+                rng.randint(0, population),
+            )
+        )
+    return groups
+
+
+def test_a_city_of_2500_communities_is_drawn_under_300_kb():
+    groups = city_groups(2500)
+    sites = [
+        Site(f"s{i}", *at(i * 7 % 30_000 - 15_000, i * 13 % 30_000 - 15_000)) for i in range(3000)
+    ]
+    planned = [
+        Site(f"p{i}", *at(i * 11 % 30_000 - 15_000, i * 3 % 30_000 - 15_000), True)
+        for i in range(300)
+    ]
+    view = layout(
+        [], sites + planned, [Candidate("c", *at(0, 0), rank=1)], reach_m=500, groups=groups
+    )
+    assert view.grouped and view.homes == () and view.sites == ()
+    drawn = [g for g in groups if g.population]
+    assert view.group_count == len(drawn)
+    assert [view.band(b) for b in area_map.BANDS] == [
+        sum(g.band == b for g in drawn) for b in area_map.BANDS
+    ]
+    html = render(view)
+    assert len(html) < 300_000
+    svg = svg_of(html)
+    circles = [
+        c
+        for g in svg.iter(f"{SVG}g")
+        if "area-map__groups" in (g.get("class") or "")
+        for c in g.findall(f"{SVG}circle")
+    ]
+    assert len(circles) == len(drawn)
+    squares = {
+        p.get("class"): p.get("d")
+        for p in svg.iter(f"{SVG}path")
+        if "squares" in (p.get("class") or "")
+    }
+    assert [d.count("z") for d in squares.values()] == [3000, 300]
+    desc = " ".join(svg.find(f"{SVG}desc").text.split())
+    assert desc.startswith(f"Communities: {len(drawn)}. Everyone within walking distance: ")
+    assert "Facilities: 3000 open, 300 planned." in desc
+    assert "Each circle is a community" in html
+    assert all(
+        0 <= float(c.get("cx")) <= view.width and 0 <= float(c.get("cy")) <= view.height
+        for c in circles
+    )
+
+
+def test_a_groups_band_is_the_matrix_cells_band():
+    from reports.report_data import Cell
+
+    for population, covered in [
+        (100, 100),
+        (100, 99),
+        (100, 80),
+        (100, 79),
+        (1000, 500),
+        (7, 3),
+        (5, 0),
+    ]:
+        group = area_map.Group("g", 0, 0, population, covered)
+        assert group.band == Cell(population, covered).band
+
+
+def test_a_map_draws_compounds_or_their_communities_not_both():
+    with pytest.raises(ValueError):
+        layout([home(0, 0)], [], groups=city_groups(3))
