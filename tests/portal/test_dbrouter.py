@@ -71,12 +71,13 @@ def reads(answer: dict, alias: str, table: str) -> bool:
     return any(f'"{table}"' in sql for sql in answer["queries"].get(alias, []))
 
 
-def test_without_a_replica_url_there_is_one_database_and_no_router():
-    assert list(settings.DATABASES) == ["default"]
-    assert settings.DATABASE_ROUTERS == []
-    assert "portal.dbrouter.ReplicaMiddleware" not in settings.MIDDLEWARE
-    assert settings.DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] is False
-    assert "-c jit=off" in settings.DATABASES["default"]["OPTIONS"]["options"]
+def test_without_a_replica_url_there_is_one_database_and_no_router(django_db_setup):
+    found, (api,), _log = visit(["/api/hsds/taxonomy_terms"], DATABASE_REPLICA_URL="")
+    assert found["aliases"] == ["default"]
+    assert found["routers"] == []
+    assert "portal.dbrouter.ReplicaMiddleware" not in found["middleware"]
+    assert "-c jit=off" in found["options"]
+    assert api["status"] == 200 and reads(api, "default", "facilities_category")
 
 
 def test_the_api_reads_from_the_replica_and_other_pages_from_the_primary(django_db_setup):
