@@ -14,10 +14,11 @@ users, authenticators, roles, the sign-in throttle) and the cache table. A role 
 moment ago must not be read back from a replica that has not replayed it yet, and be kept in an
 account snapshot (communities/sessions.py).
 
-Never behind a write. A replica is a few milliseconds behind the primary, or much more under
-load, and cached fragments are kept under the content version, which an edit moves on at once
-(portal/caching.py): a report gathered from a replica that has not replayed the edit would be
-kept under the new version as if it were up to date, until the next edit. So:
+Never behind a write. A replica is a moment behind the primary (about a millisecond on one
+machine, README; much more under load), and cached fragments are kept under the content
+version, which an edit moves on at once (portal/caching.py): a report gathered from a replica
+that has not replayed the edit would be kept under the new version as if it were up to date,
+until the next edit. So:
 
 - once a request has written (or inside a transaction), its reads are on the primary;
 - a request that wrote publishes, after its answer (its writes committed), the primary's WAL
@@ -27,8 +28,9 @@ kept under the new version as if it were up to date, until the next edit. So:
   from the primary while it is short of that position.
 
 The person who saved sees their edit on the next page, however far behind the replica is, and so
-does everyone else. What remains is the moment between a signal's bump and its request's answer
-(the same as between the bump and the commit without a replica).
+does everyone else. What remains is a report read between an edit's signal moving the version
+on and its request's answer; without a replica, the same holds between the signal and the
+commit.
 
 When the replica cannot be reached, that first query fails: the error is caught, the process
 leaves the replica alone for ``DOWN_SECONDS`` and the request reads from the primary, so no
