@@ -41,8 +41,9 @@ DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/
 DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 # Rows are joined and deflated this many at a time.
 CHUNK_ROWS = 2000
-# Deflate's level: 1 is three times as fast as the default and the file a quarter larger.
-COMPRESS_LEVEL = 1
+# Deflate's level: at 3 the city's workbook is as small as openpyxl's was (11 MB) and takes half
+# a second less than at the default 6 (which makes it 9.5 MB).
+COMPRESS_LEVEL = 3
 EXCEL_EPOCH = datetime(1899, 12, 30)
 DEFAULT_FONT_SIZE = 11
 _ESCAPED = re.compile(r"_(x[0-9A-Fa-f]{4})_")
