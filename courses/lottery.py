@@ -149,7 +149,7 @@ def draw(course_class: CourseClass, *, now: datetime | None = None) -> Draw:
         enrolment.seats_moved(locked.course.slug)
         enrolment.person_moved(*(row.user_id for row in rows.values()))
         # The draw page, cached for visitors, shows the result at once.
-        transaction.on_commit(caching.bump)
+        transaction.on_commit(caching.bump_content)
         if winners:
             CourseClass.objects.filter(pk=locked.pk).update(
                 enrolled_count=F("enrolled_count") + len(winners)

@@ -223,7 +223,7 @@ class FacilityAdmin(CommunityScopedAdmin):
                 )
                 for facility in queryset
             )
-            caching.bump()  # bulk_create sends no signals
+            caching.bump_content()  # bulk_create sends no signals
             self.message_user(
                 request,
                 _("%(count)d facilities closed from %(first)s to %(last)s.")

@@ -24,7 +24,8 @@ class FacilitiesConfig(AppConfig):
         ):
             model = self.get_model(name)
             for signal in (post_save, post_delete):
-                signal.connect(caching.bump, sender=model, dispatch_uid=f"bump.{name}.{signal}")
+                uid = f"bump.{name}.{signal}"
+                signal.connect(caching.bump_content, sender=model, dispatch_uid=uid)
 
         from facilities import photos
 
@@ -34,7 +35,7 @@ class FacilitiesConfig(AppConfig):
             dispatch_uid="facilities.photos.remove_files",
         )
         m2m_changed.connect(
-            caching.bump,
+            caching.bump_content,
             sender=self.get_model("Facility").other_categories.through,
             dispatch_uid="bump.Facility.other_categories",
         )

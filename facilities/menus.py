@@ -37,5 +37,5 @@ def copy_week(facilities, today: date) -> tuple[int, int]:
     ]
     Meal.objects.bulk_create(new)
     if new:
-        caching.bump()  # bulk_create sends no signals
+        caching.bump_content()  # bulk_create sends no signals
     return len(new), week.count() - len(new)

@@ -308,6 +308,8 @@ class Facility(PinyinSlugMixin, PointMixin):
             models.Index(fields=["latitude", "longitude"], name="facilities_facility_latlng"),
             # The community page: its facilities by category.
             models.Index(fields=["community", "category"], name="facilities_facility_comm_cat"),
+            # The home page's grid: operating facilities per category, from the index alone.
+            models.Index(fields=["category", "status"], name="facilities_facility_cat_status"),
             # The finder's and the open-data API's keyword search.
             GinIndex(fields=["search_vector"], name="facilities_facility_search"),
         ]

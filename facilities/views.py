@@ -121,8 +121,11 @@ def _compound_choices(community_slug: str | None, near_id: int | None):
     if community_slug:
         rows = list(compounds.filter(community__slug=community_slug))
     else:
-        rows = list(compounds[: COMPOUND_OPTION_LIMIT + 1])
-        if len(rows) > COMPOUND_OPTION_LIMIT:
+        # Whether there are more than can be listed: one index entry read, not 500 rows.
+        beyond = ResidentialCompound.objects.order_by("pk").values_list("pk", flat=True)
+        many = beyond[COMPOUND_OPTION_LIMIT : COMPOUND_OPTION_LIMIT + 1].exists()
+        rows = [] if many else list(compounds)
+        if many:
             # Too many to list: offer the chosen compound's neighbours (or nothing) and ask for
             # the community first.
             if near_id is None:
@@ -161,7 +164,7 @@ def _community_choice(area: str, community: str) -> CommunityChoice:
     )
     if len(rows) <= COMMUNITY_OPTION_LIMIT:
         return CommunityChoice(rows, [], "", community)
-    areas = caching.cached("finder-areas", build=_areas)
+    areas = caching.cached_places("finder-areas", build=_areas)
     codes = {code for _district, subs in areas for code, _name in subs}
     if area not in codes:
         area = ""
@@ -172,7 +175,7 @@ def _community_choice(area: str, community: str) -> CommunityChoice:
             .first()
         ) or ""
     rows = (
-        caching.cached(
+        caching.cached_places(
             "finder-communities",
             area,
             build=lambda: list(
@@ -554,10 +557,12 @@ def _map(facility: Facility, neighbours: list[Facility], compounds: list[Residen
 
 def category_counts() -> dict[int, int]:
     """Open facilities per primary category (the home page's grid)."""
+    # COUNT(*) over the (category, status) index: read from the index alone.
     return dict(
         Facility.objects.operating()
+        .order_by()
         .values_list("category_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
         .values_list("category_id", "n")
     )
 

@@ -5,6 +5,12 @@ write to the places, facilities, hours or menus moves on (signals in the apps' r
 bulk loaders call ``bump()`` themselves). A staff edit therefore makes every fragment that could
 show it a miss on the next request, on every app server at once, because they share the cache.
 Old entries are never read again and expire on their own.
+
+What shows places only (the home page's tree, the community and subdistrict choices, the city's
+totals) is kept under the *places version* instead, which only a change to the places moves on
+(``bump`` moves both; the signals of facilities, hours, menus, courses and wishes call
+``bump_content``, which leaves it): an edit to a canteen's menu does not make the home page
+draw 2,500 communities again.
 """
 
 import hashlib
@@ -20,15 +26,24 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 VERSION_KEY = "content-version"
+PLACES_KEY = "places-version"
 TIMEOUT = 24 * 3600
 
 
 def content_version() -> int:
-    version = cache.get(VERSION_KEY)
+    return _version(VERSION_KEY)
+
+
+def places_version() -> int:
+    return _version(PLACES_KEY)
+
+
+def _version(name: str) -> int:
+    version = cache.get(name)
     if version is None:
         # Milliseconds, so a cache that lost the key never reuses an old version number.
-        cache.add(VERSION_KEY, int(time.time() * 1000), None)
-        version = cache.get(VERSION_KEY)
+        cache.add(name, int(time.time() * 1000), None)
+        version = cache.get(name)
     return version
 
 
@@ -36,14 +51,29 @@ _held = threading.local()
 
 
 def bump(*args, **kwargs) -> None:
-    """Move the content version on; usable as a signal receiver."""
+    """Move the content version and the places version on; usable as a signal receiver (the
+    places' own signals), and what every bulk loader calls."""
     if getattr(_held, "depth", 0):
         _held.missed = True
         return
+    _move(VERSION_KEY)
+    _move(PLACES_KEY)
+
+
+def bump_content(*args, **kwargs) -> None:
+    """Move the content version on, not the places version: a signal receiver for what is not
+    a place (a facility, its hours and menus, courses, wishes)."""
+    if getattr(_held, "depth", 0):
+        _held.missed = True
+        return
+    _move(VERSION_KEY)
+
+
+def _move(name: str) -> None:
     try:
-        cache.incr(VERSION_KEY)
+        cache.incr(name)
     except ValueError:  # not there (yet, or evicted)
-        cache.set(VERSION_KEY, int(time.time() * 1000), None)
+        cache.set(name, int(time.time() * 1000), None)
 
 
 @contextmanager
@@ -69,11 +99,25 @@ def cached(name: str, *parts, build):
     return cache.get_or_set(key(name, *parts), build, TIMEOUT)
 
 
+def cached_places(name: str, *parts, build):
+    """``build()``'s value, cached under the places version and ``parts``: for what shows
+    places only."""
+    entry = ":".join([name, "places", str(places_version()), *map(str, parts)])
+    return cache.get_or_set(entry, build, TIMEOUT)
+
+
 class LazyVersion:
     """The content version for templates' {% cache %} tags, read only when a tag asks."""
 
     def __str__(self) -> str:
         return str(content_version())
+
+
+class LazyPlacesVersion:
+    """The places version, likewise."""
+
+    def __str__(self) -> str:
+        return str(places_version())
 
 
 def _asked(request: HttpRequest) -> tuple:

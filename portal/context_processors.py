@@ -2,7 +2,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.http import escape_leading_slashes
 
-from portal.caching import LazyVersion
+from portal.caching import LazyPlacesVersion, LazyVersion
 
 
 def display(request: HttpRequest) -> dict:
@@ -14,4 +14,5 @@ def display(request: HttpRequest) -> dict:
         "elder_mode": request.COOKIES.get(settings.ELDER_MODE_COOKIE) == "1",
         "this_page": escape_leading_slashes(request.get_full_path()),
         "content_version": LazyVersion(),
+        "places_version": LazyPlacesVersion(),
     }

@@ -54,7 +54,7 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             # Built only when the cached tree fragment is missing (home.html's {% cache %}).
             "districts": SimpleLazyObject(place_tree),
-            "totals": caching.cached("home-totals", build=totals),
+            "totals": caching.cached_places("home-totals", build=totals),
             "form": SearchForm(),
             **home_panels(),
             # Outside every content-version cache: enrolments move the seat counts.

@@ -23,7 +23,8 @@ class WishesConfig(AppConfig):
         for name in ("Wish", "Support"):
             model = self.get_model(name)
             for signal in (post_save, post_delete):
-                signal.connect(caching.bump, sender=model, dispatch_uid=f"bump.{name}.{signal}")
+                uid = f"bump.{name}.{signal}"
+                signal.connect(caching.bump_content, sender=model, dispatch_uid=uid)
 
         # A supporter's own part of each support box is kept under their stamp.
         for signal in (post_save, post_delete):

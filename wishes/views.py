@@ -63,7 +63,7 @@ def _community_options(chosen: str) -> str:
         groups = _community_groups(_community_rows(), chosen, key=1)
         return render_to_string("wishes/community_options.html", {"community_groups": groups})
 
-    return caching.cached("wish-community-options", chosen[:100], build=build)
+    return caching.cached_places("wish-community-options", chosen[:100], build=build)
 
 
 def _public(queryset):

@@ -237,13 +237,15 @@ def many_facilities(compound_b, canteen, clock):
 def test_search_runs_a_constant_number_of_queries(
     client, compound_b, many_facilities, django_assert_max_num_queries
 ):
-    # categories, communities, compound choices, the communities and further categories the
-    # words name, the compound's gates and its district's street network (none here), the
-    # count, the page, and the page's hours, photos and coming exceptions
-    with django_assert_max_num_queries(12):
+    # categories, communities, whether there are too many compounds to list and the compound
+    # choices, the communities and further categories the words name, the compound's gates and
+    # its district's street network (none here), the count, the page, and the page's hours,
+    # photos and coming exceptions
+    with django_assert_max_num_queries(13):
         response = client.get(SEARCH, {"q": "设施", "near": compound_b.pk, "distance": 2000})
     assert len(names(response)) == 20
-    with django_assert_max_num_queries(10):
+    # (and whether there are more compounds than the "near" list can offer, before listing them)
+    with django_assert_max_num_queries(11):
         response = client.get(SEARCH, {"open_now": "on"})
     assert len(names(response)) == 20
 

@@ -81,3 +81,35 @@ def test_anonymous_pages_carry_no_csrf_token_and_the_switches_work_without_one(d
     assert response.status_code == 302 and response.cookies["django_language"].value == "en"
     response = browser.post("/display/", {"elder": "1", "next": "/"})
     assert response.status_code == 302 and response.cookies["elder_mode"].value == "1"
+
+
+def test_a_facility_edit_leaves_what_shows_places_only(client, community_a, compound_a):
+    """The home page's tree and totals show places only: kept under the places version, which
+    an edit to a facility leaves alone and an edit to a place moves on (portal.caching)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from portal import caching
+
+    client.get("/")
+    places, content = caching.places_version(), caching.content_version()
+    facility = Facility.objects.create(
+        community=community_a,
+        category=Category.objects.get(code="canteen"),
+        name="新食堂",
+        latitude=43.88,
+        longitude=125.27,
+    )
+    assert caching.content_version() != content and caching.places_version() == places
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get("/").content.decode()
+    # Neither the tree (districts, subdistricts, communities) nor the totals are read again.
+    assert not any('FROM "communities_district"' in q["sql"] for q in queries.captured_queries)
+    assert not any('FROM "communities_community"' in q["sql"] for q in queries.captured_queries)
+    assert "新竹社区" in html
+
+    facility.delete()
+    community_a.name = "新竹新社区"
+    community_a.save()
+    assert caching.places_version() != places
+    assert "新竹新社区" in client.get("/").content.decode()
