@@ -7,6 +7,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -51,6 +52,10 @@ def place_tree() -> list[District]:
     served = defaultdict(list)
     for subdistrict in subdistricts:
         subdistrict.listed = communities[subdistrict.pk]
+        # Said here rather than by the template: a city's 200 subdistricts each say it.
+        subdistrict.count_text = ngettext(
+            "%(counter)s community", "%(counter)s communities", subdistrict.community_count
+        ) % {"counter": subdistrict.community_count}
         served[subdistrict.district_id].append(subdistrict)
     for district in districts:
         district.served = served[district.pk]

@@ -159,10 +159,16 @@ def _community_choice(area: str, community: str) -> CommunityChoice:
     without its subdistrict (an old link) brings its subdistrict."""
     columns = ("slug", "name", "subdistrict__district__city", "subdistrict__district__name")
     order = ("subdistrict__district__code", "subdistrict__code", "name")
-    rows = list(
-        Community.objects.order_by(*order).values_list(*columns)[: COMMUNITY_OPTION_LIMIT + 1]
-    )
-    if len(rows) <= COMMUNITY_OPTION_LIMIT:
+
+    def few() -> tuple[bool, list]:
+        rows = list(
+            Community.objects.order_by(*order).values_list(*columns)[: COMMUNITY_OPTION_LIMIT + 1]
+        )
+        return len(rows) <= COMMUNITY_OPTION_LIMIT, rows
+
+    # Places only: kept until a place changes.
+    listed, rows = caching.cached_places("finder-all-communities", build=few)
+    if listed:
         return CommunityChoice(rows, [], "", community)
     areas = caching.cached_places("finder-areas", build=_areas)
     codes = {code for _district, subs in areas for code, _name in subs}
@@ -307,8 +313,18 @@ def search(request: HttpRequest) -> HttpResponse:
         else:
             facilities = facilities.order_by("category__sort_order", "name", "pk")
 
-        page = Paginator(facilities, PAGE_SIZE).get_page(data["page"] or 1)
-        rows = list(page.object_list)
+        if origin:
+            page = Paginator(facilities, PAGE_SIZE).get_page(data["page"] or 1)
+            rows = list(page.object_list)
+        else:
+            # The page's ids from narrow rows, then those rows whole: sorting thousands of
+            # matches (看病 over a city) with every joined column cost ten times more.
+            page = Paginator(facilities.values_list("pk", flat=True), PAGE_SIZE).get_page(
+                data["page"] or 1
+            )
+            ids = list(page.object_list)
+            found = facilities.order_by().in_bulk(ids)
+            rows = [found[pk] for pk in ids]
         if walk is not None:
             rows = walking.rows(rows)
         today = now.date()

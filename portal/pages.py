@@ -15,11 +15,12 @@ names stay ``communities:home``, ``communities:detail``, ``communities:account``
 Each gathers what its template shows in a fixed number of queries, like every page.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 from itertools import groupby
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Prefetch, Sum
+from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -164,18 +165,24 @@ def community_panels(community: Community, compounds: list[ResidentialCompound])
         lngs = [c.longitude for c in compounds]
         south, _n, west, _e = geo.bounding_box((min(lats), min(lngs)), widest)
         _s, north, _w, east = geo.bounding_box((max(lats), max(lngs)), widest)
-        supplies = [
-            coverage.Supply(
-                f.pk,
-                f.name,
-                f.point,
-                frozenset([codes[f.category_id]] + [codes[c.pk] for c in f.other_categories.all()]),
-            )
-            for codes in [{c.pk: c.code for c in categories}]
-            for f in Facility.objects.operating()
+        # Plain rows, not model instances: a city community has some 300 facilities around.
+        nearby = list(
+            Facility.objects.operating()
             .filter(latitude__range=(south, north), longitude__range=(west, east))
-            .only("id", "name", "latitude", "longitude", "category_id")
-            .prefetch_related(Prefetch("other_categories", queryset=Category.objects.only("id")))
+            .order_by()
+            .values_list("id", "name", "latitude", "longitude", "category_id")
+        )
+        codes = {c.pk: c.code for c in categories}
+        further = defaultdict(list)
+        if nearby:
+            through = Facility.other_categories.through.objects.filter(
+                facility_id__in=[row[0] for row in nearby]
+            )
+            for facility_id, category_id in through.values_list("facility_id", "category_id"):
+                further[facility_id].append(codes[category_id])
+        supplies = [
+            coverage.Supply(pk, name, (lat, lng), frozenset([codes[category], *further[pk]]))
+            for pk, name, lat, lng, category in nearby
         ]
         demands = [coverage.Demand(c.pk, c.name, c.point, c.population) for c in compounds]
         walked = walking.for_district(community.subdistrict.district_id)

@@ -107,6 +107,9 @@ PGHISTORY_CONTEXT_FIELD = pghistory.ContextJSONField()
 # One trigger call per statement, reading the changed rows as a set: bulk inserts and updates
 # (imports, the generated city) record their history in one INSERT … SELECT each.
 PGHISTORY_LEVEL = pghistory.Statement
+# Who and where is attached to the requests that change things. A GET changes nothing, and
+# tracking it put a set_config() before every query of every page.
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
