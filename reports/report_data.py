@@ -962,6 +962,13 @@ def gather(communities) -> Area:
     return area
 
 
+def unchanged(area: Area) -> bool:
+    """Whether nothing ``area`` shows has changed since it was read: the watched tables and the
+    categories are as they were (an edit to a menu or a course moves the content version, not
+    these). Two queries."""
+    return area.marks is not None and read_marks() == area.marks and _services() == area.services
+
+
 def refresh(area: Area) -> Area | None:
     """``area`` brought up to date after facilities changed, touching only the compounds within
     reach of each one's old and new points; None when only gathering again will do (compounds

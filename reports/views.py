@@ -23,7 +23,11 @@ Every control is a plain GET form or link: without JavaScript the page reloads; 
 body is swapped in place (the same partial, ``#body``) and the address follows.
 """
 
+import dataclasses
 import hashlib
+import threading
+import uuid
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -358,26 +362,73 @@ def _scope_key(scope: access.Scope) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
+# The areas this process read last, by token: an area in the shared cache never changes under
+# its token, so a process that has it need not unpickle it again (a district's takes 40 ms, the
+# city's 0.35 s).
+_KEPT: OrderedDict[str, Area] = OrderedDict()
+_KEPT_SIZE = 4
+_KEPT_LOCK = threading.Lock()
+
+
+def _stored(token: str | None, *, own: bool = False) -> Area | None:
+    """The area stored under ``token``; ``own`` for a copy of one's own (to change in place)."""
+    if token is None:
+        return None
+    if not own:
+        with _KEPT_LOCK:
+            if token in _KEPT:
+                _KEPT.move_to_end(token)
+                return _KEPT[token]
+    area = cache.get(f"report-area-data:{report_data.STORED_FORMAT}:{token}")
+    if area is not None and not own:
+        _keep(token, area)
+    return area
+
+
+def _keep(token: str, area: Area) -> None:
+    with _KEPT_LOCK:
+        _KEPT[token] = area
+        _KEPT.move_to_end(token)
+        while len(_KEPT) > _KEPT_SIZE:
+            _KEPT.popitem(last=False)
+
+
 def _area(request: HttpRequest, scope: access.Scope, mark: tuple | None = None) -> Area:
     """The scope's area under the current content version. After an edit, the last one made is
+    kept when nothing it shows changed (report_data.unchanged: a menu, a course, a wish), else
     brought up to date (report_data.refresh: only compounds near a changed facility are
-    recomputed, and an edit that touches no figure changes nothing); gathered anew only when
-    that cannot be done.
+    recomputed); gathered anew only when that cannot be done.
+
+    Areas are stored once each under a token; the content version and the scope point at one
+    (``report-area-token``), and so does the scope's last (``report-area-last-token``). A
+    process keeps the last few it read (``_KEPT``).
 
     With ``mark`` (report_data.read_demand_mark), the area's course and wish figures are those
     of that mark: read again when they are older, once per scope and mark, and cached apart from
     the area, which is large and need not be written again for them."""
     scope_key = _scope_key(scope)
-    key = caching.key("report-area", report_data.STORED_FORMAT, scope_key)
-    last_key = f"report-area-last:{report_data.STORED_FORMAT}:{scope_key}"
-    area = cache.get(key)
+    pointer = caching.key("report-area-token", report_data.STORED_FORMAT, scope_key)
+    last_pointer = f"report-area-last-token:{report_data.STORED_FORMAT}:{scope_key}"
+    token = cache.get(pointer)
+    area = _stored(token)
     if area is None:
-        last = cache.get(last_key)
-        area = report_data.refresh(last) if last is not None else None
-        if area is None:
-            area = report_data.gather(Community.objects.readable_by(request.user))
-        cache.set(key, area, caching.TIMEOUT)
-        cache.set(last_key, area, caching.TIMEOUT)
+        last_token = cache.get(last_pointer)
+        last = _stored(last_token)
+        if last is not None and report_data.unchanged(last):
+            area, token = last, last_token
+        else:
+            # Refreshed in place: on a copy of its own, never the one this process keeps.
+            own = _stored(last_token, own=True) if last is not None else None
+            area = report_data.refresh(own) if own is not None else None
+            if area is None:
+                area = report_data.gather(Community.objects.readable_by(request.user))
+            token = uuid.uuid4().hex
+            cache.set(
+                f"report-area-data:{report_data.STORED_FORMAT}:{token}", area, caching.TIMEOUT
+            )
+            _keep(token, area)
+            cache.set(last_pointer, token, caching.TIMEOUT)
+        cache.set(pointer, token, caching.TIMEOUT)
     if mark is not None and area.demand_mark != mark:
         demand = caching.cached(
             "report-demand",
@@ -385,7 +436,8 @@ def _area(request: HttpRequest, scope: access.Scope, mark: tuple | None = None) 
             _mark_key(mark),
             build=lambda: report_data.read_demand(p.id for p in area.places),
         )
-        area.demand, area.demand_mark = demand, mark
+        # A copy: the area itself is shared by the process's threads.
+        area = dataclasses.replace(area, demand=demand, demand_mark=mark)
     return area
 
 
