@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from math import cos, radians
 
+import numpy as np
+
 from portal.lib import clip, geo
 
 FACILITY = "facility"
@@ -248,8 +250,14 @@ def layout(
     )
 
     def path(major: bool) -> str:
-        segments = [(*project_point(a), *project_point(b)) for a, b, big in streets if big == major]
-        return clip.path(segments, width, height)
+        ends = np.array([(*a, *b) for a, b, big in streets if big == major], dtype=float)
+        if not len(ends):
+            return ""
+        # Projected all at once: a city block's map has a thousand segments.
+        north = (ends[:, [0, 2]] - subject.latitude) * geo.METRES_PER_DEGREE
+        east = (ends[:, [1, 3]] - subject.longitude) * geo.METRES_PER_DEGREE * cos_lat
+        x, y = cx + east * scale, cy - north * scale
+        return clip.path(np.column_stack([x[:, 0], y[:, 0], x[:, 1], y[:, 1]]), width, height)
 
     def project_point(point: geo.Point) -> tuple[float, float]:
         north = (point[0] - subject.latitude) * geo.METRES_PER_DEGREE
