@@ -8,11 +8,11 @@ away in 长春 and in 洛阳) and a BD-09 point farther still (1.3–1.4 km ther
 
 - ``System``: the three, as choices for a form or a sheet column.
 - ``to_wgs84(lat, lng, system)`` and ``from_wgs84(lat, lng, system)``: one point, either way. A
-  form calls ``to_wgs84`` in ``clean``; points go back out to a map app with ``from_wgs84``.
+  form can call ``to_wgs84`` in ``clean``; ``from_wgs84`` gives a point back as a map app shows it.
 - ``likely_cause(lat, lng, system, bounds)``: for a point given for a district, ``None`` when it
   lies in the district, else what most likely went wrong (latitude and longitude swapped, another
-  coordinate system, or simply outside), as a sentence in the active language. The sheet importer
-  calls it per row.
+  coordinate system, or simply outside), as a sentence in the active language, for the sheet
+  importer to call per row.
 
 The forward transforms are the well-known public formulas (GCJ-02's offset polynomial on the
 Krasovsky 1940 ellipsoid; BD-09's shift and rotation); nobody publishes a closed-form inverse, so
