@@ -40,14 +40,22 @@ LOCAL_HOSTS = {"localhost", "127.0.0.1"}
 REFLOW_WIDTH = 320
 REFLOW_HEIGHT = 800
 # What sticks out past the right edge of the viewport, outermost boxes first: an element (or a
-# run of text) inside a box that scrolls sideways by itself, like a .table-wrap, is allowed to.
+# run of text) inside a box that keeps its overflow to itself is allowed to. That is a box that
+# scrolls sideways by itself, like a .table-wrap, or the 1 px clipped box of screen-reader-only
+# text (.visually-hidden: the admin's table headings, its theme toggle's label), whose words run
+# on unseen past the edge on one line and widen nothing.
 SIDEWAYS_OVERFLOW = """() => {
   const root = document.documentElement;
   const limit = root.clientWidth + 0.5;
-  const scrollsItself = el => /^(auto|scroll)$/.test(getComputedStyle(el).overflowX);
-  const insideScroller = el => {
+  const keepsItsOverflow = el => {
+    const overflow = getComputedStyle(el).overflowX;
+    if (/^(auto|scroll)$/.test(overflow)) return true;
+    const box = el.getBoundingClientRect();
+    return overflow !== "visible" && box.width <= 1 && box.height <= 1;
+  };
+  const keptInside = el => {
     for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
-      if (scrollsItself(up)) return true;
+      if (keepsItsOverflow(up)) return true;
     }
     return false;
   };
@@ -56,7 +64,7 @@ SIDEWAYS_OVERFLOW = """() => {
   const found = new Map();
   for (const el of document.body.querySelectorAll("*")) {
     const box = el.getBoundingClientRect();
-    if (box.right > limit && !insideScroller(el)) found.set(el, box);
+    if (box.right > limit && !keptInside(el)) found.set(el, box);
   }
   const text = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   const range = document.createRange();
@@ -65,7 +73,7 @@ SIDEWAYS_OVERFLOW = """() => {
     if (found.has(el) || !text.currentNode.textContent.trim()) continue;
     range.selectNodeContents(text.currentNode);
     const box = range.getBoundingClientRect();
-    if (box.right > limit && !insideScroller(text.currentNode)) found.set(el, box);
+    if (box.right > limit && !keptInside(text.currentNode)) found.set(el, box);
   }
   const outermost = [...found].filter(([el]) => {
     for (let up = el.parentElement; up; up = up.parentElement) if (found.has(up)) return false;

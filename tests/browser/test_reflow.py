@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import REFLOW_HEIGHT, REFLOW_WIDTH, check_page, check_reflow
+from tests.browser.test_staff_and_officials import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -77,3 +78,17 @@ def test_compound_table_becomes_cards_on_a_phone_and_stays_a_grid_on_a_desktop(
     assert residents.bounding_box()["x"] >= name.bounding_box()["x"] + name.bounding_box()["width"]
     expect(page.locator("#compounds-title ~ .table-wrap thead")).to_be_visible()
     check_page(page, elder=True)
+
+
+@pytest.mark.parametrize("username", ["staff-shiyou", "cityadmin"])
+def test_back_office_index_fits_a_320_px_screen_in_english(
+    page, live_server, demo_accounts, username
+):
+    sign_in(page, username)  # past the second step
+    visit_as(page, live_server, language="en", elder=False)
+    page.set_viewport_size({"width": REFLOW_WIDTH, "height": REFLOW_HEIGHT})
+    page.goto("/admin/")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#content-main .module").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= REFLOW_WIDTH
+    check_page(page)
