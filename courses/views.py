@@ -243,7 +243,11 @@ def _course_sign_in(request: HttpRequest, keys: list[str]) -> dict[str, str]:
 @personal.part("my-classes-link")
 def _my_classes_link(request: HttpRequest, keys: list[str]) -> dict[str, str]:
     html = (
-        format_html('<p><a href="{}">{}</a></p>', reverse("me:home"), _("My classes"))
+        format_html(
+            '<p><a class="my-classes-link" href="{}">{}</a></p>',
+            reverse("me:home"),
+            _("My classes"),
+        )
         if request.user.is_authenticated
         else ""
     )
