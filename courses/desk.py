@@ -145,7 +145,10 @@ def desk(request: HttpRequest, object_id: str, *, model_admin) -> HttpResponse:
 def roster(request: HttpRequest, object_id: str, *, model_admin) -> HttpResponse:
     """The class's roster and waiting list as a workbook, with full mobile numbers."""
     course_class = _class(request, object_id, model_admin)
-    pghistory.create_event(course_class, label="roster_read")  # who read whose numbers
+    # Who read whose numbers: the one page that writes to the trail on a GET, so it gives the
+    # context itself (the middleware attaches it to requests that change things).
+    with pghistory.context(user=request.user.pk, url=request.path):
+        pghistory.create_event(course_class, label="roster_read")
     rows = (
         course_class.enrolments.filter(status__in=Enrolment.LIVE)
         .select_related("user__resident")

@@ -493,7 +493,7 @@ class RosterRead(
         CourseClass,
         pghistory.ManualEvent("roster_read"),
         # Which class's roster, with full mobile numbers, was downloaded; the staff member and
-        # the page are in the context (pghistory's middleware), the moment in the event.
+        # the page are in the context (given by courses.desk.roster), the moment in the event.
         fields=["id"],
         obj_field=pghistory.ObjForeignKey(related_name="roster_reads"),
         append_only=True,

@@ -131,8 +131,13 @@ def test_changing_the_subdistrict_lets_the_old_community_go(client, canteens, ci
     html = response.content.decode()
     assert 'class="field-error"' not in html
     assert names(response) == {"新竹社区长者食堂", "便民超市"}
+    # The whole select (its options swapped alone would lose which one is chosen).
     swapped = re.search(
-        r'<select id="id_community" hx-swap-oob="innerHTML">(.*?)</select>', html, re.S
+        r'<select class="form__select" name="community" id="id_community" '
+        r'hx-swap-oob="outerHTML">(.*?)</select>',
+        html,
+        re.S,
     )
     assert swapped is not None and "新竹社区" in swapped.group(1)
     assert "石油社区" not in swapped.group(1)
+    assert " selected" not in swapped.group(1)  # the old community let go: "all" is chosen
