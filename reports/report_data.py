@@ -185,7 +185,8 @@ class WishItem:
     kind: str
     status: str  # open | planned
     support: int
-    codes: tuple[str, ...]  # the categories its title names (facilities.matching), in order
+    # The category the wish names, else those its title names (facilities.matching), in order.
+    codes: tuple[str, ...]
     text: str = ""  # what the resident wrote (the report's export carries it)
 
     @property
@@ -1347,7 +1348,8 @@ def wish_kinds() -> tuple[WishCount, ...]:
 def read_demand(place_ids: Iterable[int], today: date | None = None) -> dict[int, Demand]:
     """Each community's courses in current terms and its open wishes, in five queries whatever
     the number of communities: the classes, the enrolments, the wishes by kind, the most
-    supported wishes, and the categories whose everyday words name what a wish asks for."""
+    supported wishes with the category each names, and the categories whose everyday words name
+    what a wish without one asks for (left out when every top wish names its category)."""
     from courses.models import CourseClass, Enrolment
     from facilities import matching
     from facilities.models import Category
@@ -1405,20 +1407,31 @@ def read_demand(place_ids: Iterable[int], today: date | None = None) -> dict[int
         )
     ).filter(rank__lte=TOP_WISHES)
     top: dict[int, list[WishItem]] = {}
-    if ranked_rows := list(
+    ranked_rows = list(
         ranked.order_by("community_id", "rank").values_list(
-            "id", "community_id", "title", "kind", "status", "support_count", "text"
+            "id",
+            "community_id",
+            "title",
+            "kind",
+            "status",
+            "support_count",
+            "text",
+            "category__code",
         )
-    ):
+    )
+    # A wish that names its service counts for that one alone; the title's words decide only
+    # for the others, so the categories are read only when one of those is in the top.
+    terms = []
+    if any(code is None for *_rest, code in ranked_rows):
         terms = [
             matching.terms_for(c.code, c.name_zh, c.name_en, tuple(c.word_list))
             for c in Category.objects.order_by("sort_order", "code").only(
                 "code", "name_zh", "name_en", "words"
             )
         ]
-        for wid, cid, title, kind, state, support, text in ranked_rows:
-            codes = tuple(matching.matching_codes(title, terms))
-            top.setdefault(cid, []).append(WishItem(wid, title, kind, state, support, codes, text))
+    for wid, cid, title, kind, state, support, text, named in ranked_rows:
+        codes = (named,) if named else tuple(matching.matching_codes(title, terms))
+        top.setdefault(cid, []).append(WishItem(wid, title, kind, state, support, codes, text))
     kinds = [kind.value for kind in Wish.Kind]
     result = {}
     for cid in ids:

@@ -1,7 +1,8 @@
 """Wishes in the back office: staff answer their own community's wishes (communities.access).
 
-What a resident wrote and who supports it are theirs: staff set the status and write the reply,
-nothing else. Supports are not in the admin at all; their count is shown.
+What a resident wrote and who supports it are theirs: staff set the status, write the reply and
+name (or correct) the service the wish asks for, which the reports count it under; nothing else.
+Supports are not in the admin at all; their count is shown.
 """
 
 from django.contrib import admin
@@ -18,13 +19,15 @@ class WishAdmin(CommunityScopedAdmin):
         "title",
         "community",
         "kind",
+        "category",
         "status",
         "support_count",
         "created_at",
         "replied",
     ]
-    list_filter = ["status", "kind"]
-    list_select_related = ["community"]
+    # Only the services their own wishes name, not every category of the city.
+    list_filter = ["status", "kind", ("category", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["community", "category"]
     search_fields = ["title", "text"]
     date_hierarchy = "created_at"
     ordering = ["-support_count", "-created_at"]
@@ -43,7 +46,10 @@ class WishAdmin(CommunityScopedAdmin):
                 ]
             },
         ),
-        (_("Your answer"), {"fields": ["status", "reply", "replied_at", "replied_by"]}),
+        (
+            _("Your answer"),
+            {"fields": ["category", "status", "reply", "replied_at", "replied_by"]},
+        ),
     ]
     readonly_fields = [
         "title",

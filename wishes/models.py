@@ -6,6 +6,10 @@ count moves only in ``Wish.add_support``, in the same transaction as the Support
 and the database allows one Support per account and wish. The author's own wish counts as
 supported by them from the start.
 
+A wish may name the service category it asks for (staff set or correct it in the admin); the
+reports count it for that service, and read the title for a category's everyday words only when
+it names none.
+
 Deleting an account keeps its wishes and supports but no link to the person (SET_NULL).
 """
 
@@ -22,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from communities.models import Community
+from facilities.models import Category
 from portal import audit
 
 TEXT_LIMIT = 500
@@ -61,6 +66,18 @@ class Wish(models.Model):
         Community, on_delete=models.CASCADE, related_name="wishes", verbose_name=_("community")
     )
     kind = models.CharField(_("what is wished for"), max_length=10, choices=Kind)
+    # The reports count the wish for this service; without one they read its title for words.
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="wishes",
+        verbose_name=_("service asked for"),
+        help_text=_(
+            "Leave empty if the wish names no one service: the reports then go by its title."
+        ),
+    )
     title = models.CharField(pgettext_lazy("wish", "title"), max_length=60)
     text = models.TextField(_("details"), max_length=TEXT_LIMIT)
     author = models.ForeignKey(

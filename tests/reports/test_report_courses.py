@@ -244,6 +244,68 @@ def test_with_the_plan_a_wished_for_service_may_no_longer_be_a_gap(official, sce
     assert "canteen" not in [g.service.code for g in planned.context["wished_gaps"]]
 
 
+def test_a_wish_counts_for_the_service_it_names_and_only_one_without_goes_by_its_title(
+    official, compound_a, far_compound, canteen_a
+):
+    from facilities.models import Category
+
+    community = compound_a.community
+    blood_pressure = wish(community, "service", "能量个血压就好", supporters=2)  # no words match
+    canteen_words = wish(community, "facility", "想要一个社区食堂", supporters=1)
+    wish(community, "facility", "想要托儿所")
+    Wish.objects.filter(pk=blood_pressure.pk).update(
+        category=Category.objects.get(code="health_station")
+    )
+    Wish.objects.filter(pk=canteen_words.pk).update(category=Category.objects.get(code="barber"))
+
+    response = client_for(official).get(page_of(community))
+
+    top = response.context["demand"].top
+    assert [w.codes for w in top] == [("health_station",), ("barber",), ("nursery",)]
+    # The canteen leaves 700 residents out, but the wish that says 食堂 is counted for the barber.
+    gaps = response.context["wished_gaps"]
+    assert [(g.service.code, g.cell.uncovered) for g in gaps] == [
+        ("health_station", 1900),
+        ("nursery", 1900),
+        ("barber", 1900),
+    ]
+    rows = {
+        row.wish.title: [n.service.code for n in row.named] for row in response.context["wishes"]
+    }
+    assert rows["想要一个社区食堂"] == ["barber"]
+
+
+def test_a_category_set_later_shows_on_the_next_page_view(official, compound_a, canteen_a):
+    from facilities.models import Category
+
+    community = compound_a.community
+    posted = wish(community, "service", "能量个血压就好")
+    client = client_for(official)
+    assert client.get(page_of(community)).context["wished_gaps"] == []
+
+    posted.category = Category.objects.get(code="health_station")
+    posted.save()
+
+    gaps = client.get(page_of(community)).context["wished_gaps"]
+    assert [g.service.code for g in gaps] == ["health_station"]
+
+
+def test_when_every_top_wish_names_its_service_the_categories_words_are_not_read(
+    compound_a, django_assert_num_queries
+):
+    from facilities.models import Category
+
+    community = compound_a.community
+    posted = wish(community, "facility", "想要一个社区食堂")
+    Wish.objects.filter(pk=posted.pk).update(category=Category.objects.get(code="canteen"))
+
+    # The classes, the enrolments, the wishes by kind and the top wishes with their category.
+    with django_assert_num_queries(4):
+        demand = report_data.read_demand([community.id])[community.id]
+
+    assert [w.codes for w in demand.top] == [("canteen",)]
+
+
 def test_the_section_is_in_chinese_by_default(official, scene):
     response = client_for(official).get(page_of(scene["community"]))
 

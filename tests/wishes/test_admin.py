@@ -1,9 +1,11 @@
-"""Staff answer their own community's wishes in the admin: status and reply, nothing else."""
+"""Staff answer their own community's wishes in the admin: the service asked for, status and
+reply, nothing else."""
 
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 
+from facilities.models import Category
 from residents.models import Resident
 from tests.conftest import client_for
 from wishes.models import Support, Wish
@@ -68,6 +70,51 @@ def test_a_reply_is_stamped_with_who_and_when(staff_a, wish_a):
     client_for(staff_a).post(change_url(wish_a), {"status": "done", "reply": "下学期开班。"})
     wish_a.refresh_from_db()
     assert wish_a.status == Wish.Status.DONE and wish_a.replied_at == stamped
+
+
+def test_staff_name_the_service_a_wish_asks_for_and_correct_it(staff_a, wish_a):
+    client = client_for(staff_a)
+    form = client.get(change_url(wish_a)).context["adminform"].form
+    # Categories are the city's: every one is offered, with an empty choice.
+    assert form.fields["category"].queryset.count() == Category.objects.count()
+    assert not form.fields["category"].required
+
+    library = Category.objects.get(code="library")
+    response = client.post(
+        change_url(wish_a), {"status": "open", "reply": "", "category": library.pk}
+    )
+    assert response.status_code == 302
+    wish_a.refresh_from_db()
+    assert wish_a.category == library
+    # Naming the service is not a reply.
+    assert wish_a.replied_at is None
+
+    client.post(change_url(wish_a), {"status": "open", "reply": "", "category": ""})
+    wish_a.refresh_from_db()
+    assert wish_a.category is None
+
+
+def test_the_list_filters_by_the_services_staffs_own_wishes_name(staff_a, wish_a, wish_b):
+    Wish.objects.filter(pk=wish_a.pk).update(category=Category.objects.get(code="library"))
+    Wish.objects.filter(pk=wish_b.pk).update(category=Category.objects.get(code="elderly_care"))
+    client = client_for(staff_a)
+
+    html = client.get(CHANGELIST).content.decode()
+    assert "图书室" in html and "养老服务站" not in html
+
+    library = Category.objects.get(code="library")
+    response = client.get(CHANGELIST, {"category__id__exact": library.pk})
+    assert list(response.context["cl"].queryset) == [wish_a]
+
+
+def test_another_communitys_wish_keeps_its_service(staff_a, wish_b):
+    library = Category.objects.get(code="library")
+    response = client_for(staff_a).post(
+        change_url(wish_b), {"status": "open", "reply": "", "category": library.pk}
+    )
+    assert response.status_code == 404
+    wish_b.refresh_from_db()
+    assert wish_b.category is None
 
 
 def test_wishes_are_not_added_in_the_admin_and_supports_are_not_there(staff_a, city_admin):
