@@ -31,6 +31,7 @@ from facilities.models import Category, Facility, HoursException, OpeningHours
 from portal import audit, caching
 from portal.lib import geo
 from streets import generated, loader
+from streets.models import StreetEdge, StreetNetwork, StreetNode
 
 DISTRICT_CODE = "990101"
 CITY = {
@@ -137,9 +138,16 @@ class Command(BaseCommand):
             made = generate_city(compounds, facilities, seed, with_streets=not no_streets)
         # Fresh statistics for the planner at once: a table grown from hundreds of rows to
         # fifty thousand is otherwise planned as small until autovacuum comes round (the home
-        # page's category counts sorted 45,000 rows it thought were 300).
+        # page's category counts sorted 45,000 rows it thought were 300). Only the tables just
+        # written: ANALYZE records a table's size outside the transaction, and an empty one
+        # recorded as empty is then checked row by row with sequential scans by the next bulk
+        # load's foreign keys.
+        written = [District, Subdistrict, Community, ResidentialCompound, Facility, OpeningHours]
+        if not no_streets:
+            written += [CompoundGate, StreetNetwork, StreetNode, StreetEdge]
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in written)
+            cursor.execute(f"ANALYZE {tables}")
         if verbosity >= 1:
             if removed:
                 self.stdout.write(self._removed(removed))
