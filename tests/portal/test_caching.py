@@ -16,8 +16,12 @@ def lead(html: str) -> str:
 
 
 def test_home_comes_from_the_cache_until_something_changes(
-    client, compound_a, compound_b, django_assert_max_num_queries
+    client, compound_a, compound_b, django_assert_max_num_queries, monkeypatch
 ):
+    from django.utils import timezone
+
+    now = timezone.now()  # pages are kept per minute: the minute must not turn in between
+    monkeypatch.setattr(timezone, "now", lambda: now)
     first = client.get("/").content.decode()
     with django_assert_max_num_queries(0):
         again = client.get("/").content.decode()
