@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import audit
+from portal.lib.coords import System
 from portal.lib.slugs import pinyin_slug, unique_slug
 
 # Landline and mobile numbers as people write them: 0431-85550000, 138 0000 0000, +86 …
@@ -20,10 +21,19 @@ phone_validator = RegexValidator(
 
 
 class PointMixin(models.Model):
-    """A WGS-84 point; coverage figures use straight-line metres between such points."""
+    """A WGS-84 point, and the coordinate system it was given in (``point_system``): staff copy
+    points from map apps that give GCJ-02 or BD-09, which forms and imports convert to WGS-84 on
+    the way in (``portal.lib.coords``) and give back in the same system on the way out."""
 
     latitude = models.FloatField(_("latitude"))
     longitude = models.FloatField(_("longitude"))
+    point_system = models.CharField(
+        _("coordinates given in"),
+        max_length=5,
+        choices=System,
+        default=System.WGS84,
+        help_text=_("The map app the point came from; it is stored converted to WGS-84."),
+    )
 
     class Meta:
         abstract = True

@@ -647,8 +647,19 @@ class IdleRoom(PointMixin):
     owner = models.CharField(
         _("owner"), max_length=100, blank=True, help_text=_("Who holds the room, e.g. 物业公司.")
     )
+    address = models.CharField(_("address"), max_length=200, blank=True)
     available_from = models.DateField(_("available from"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    services = models.ManyToManyField(
+        Category,
+        blank=True,
+        related_name="idle_rooms",
+        verbose_name=_("services it could take"),
+        help_text=_(
+            "Leave empty for any service its floor area allows; else the reports suggest it "
+            "only for these."
+        ),
+    )
 
     community_path = "community__"
 

@@ -43,7 +43,7 @@ from streets import network
 
 # What an area pickles to (``Area.__getstate__``), numbered: it is part of the area's cache keys and
 # moves on with every change to that, so no app server reads an area another version wrote.
-STORED_FORMAT = 2
+STORED_FORMAT = 3
 
 # How many sites the suggestions propose at most, and how many the form offers.
 MAX_PICKS = 10
@@ -122,6 +122,10 @@ class Room:
     owner: str
     available_from: date | None
     notes: str
+    services: tuple[str, ...] = ()  # the category codes it could take; empty: any that fits
+
+    def could_take(self, code: str) -> bool:
+        return not self.services or code in self.services
 
 
 @dataclass(frozen=True)
@@ -780,8 +784,16 @@ class Area:
         service = self.service(code)
         matrix = self.matrix(plan)
         floor = coverage.MIN_FLOOR_AREA_M2.get(code, 0)
+        # A room that names the services it could take is a candidate for those alone: its
+        # floor area counts as none for the others.
         picks = coverage.best_sites(
-            matrix, code, [(r.latitude, r.longitude, r.floor_area) for r in self.rooms], k
+            matrix,
+            code,
+            [
+                (r.latitude, r.longitude, r.floor_area if r.could_take(code) else None)
+                for r in self.rooms
+            ],
+            k,
         )
         pop = self.homes.population
         covered = int((pop * matrix.covered(code)).sum())
@@ -797,7 +809,7 @@ class Area:
             population=int(pop.sum()),
             covered=covered,
             rooms=len(self.rooms),
-            too_small=sum(r.floor_area < floor for r in self.rooms),
+            too_small=sum(r.floor_area < floor for r in self.rooms if r.could_take(code)),
             min_floor_area=floor,
         )
 
@@ -1132,11 +1144,14 @@ def _services() -> tuple[Service, ...]:
 def _rooms(area: Area) -> tuple[Room, ...]:
     from facilities.models import IdleRoom
 
+    rooms = IdleRoom.objects.filter(community_id__in=_any(p.id for p in area.places))
+    services: dict[int, list[str]] = {}
+    through = IdleRoom.services.through.objects.filter(idleroom__in=rooms)
+    for room_id, code in through.values_list("idleroom_id", "category__code"):
+        services.setdefault(room_id, []).append(code)
     return tuple(
-        Room(*row)
-        for row in IdleRoom.objects.filter(community_id__in=_any(p.id for p in area.places))
-        .order_by("community_id", "name")
-        .values_list(
+        Room(*row, services=tuple(sorted(services.get(row[0], ()))))
+        for row in rooms.order_by("community_id", "name").values_list(
             "id",
             "name",
             "community_id",
