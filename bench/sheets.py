@@ -185,7 +185,7 @@ def main(rows: int, repeats: int) -> None:
     call_command("load_demo", "--no-accounts", verbosity=0)
     call_command("collectstatic", "--noinput", verbosity=0)  # the pages link hashed CSS names
     setup_test_environment()  # so the test client keeps each page's context (the plan)
-    logging.getLogger("facilities.sheet_views").setLevel(logging.WARNING)  # no line per import
+    logging.getLogger("portal.sheet_admin").setLevel(logging.WARNING)  # no line per import
     seconds: dict[str, list[float]] = defaultdict(list)
     for _ in range(repeats):
         run(rows, seconds)

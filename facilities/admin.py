@@ -1,18 +1,16 @@
 from datetime import timedelta
-from functools import partial
 
 from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.template.response import TemplateResponse
-from django.urls import path, re_path
 from django.utils.html import format_html
 from django.utils.timezone import localdate
 from django.utils.translation import gettext_lazy as _
 
 from communities import access
 from communities.admin import CommunityScopedAdmin
-from facilities import images, menus, photos, sheet_views
+from facilities import images, menus, photos, sheets
 from facilities.models import (
     Category,
     Facility,
@@ -24,6 +22,7 @@ from facilities.models import (
     SeniorPrice,
 )
 from portal import caching
+from portal.sheet_admin import SheetAdmin
 
 # A week back is enough to correct last week's menu; older meals stay in the Meal list.
 MEALS_SHOWN_FROM_DAYS_AGO = 7
@@ -191,7 +190,8 @@ class FacilityForm(forms.ModelForm):
 
 
 @admin.register(Facility)
-class FacilityAdmin(CommunityScopedAdmin):
+class FacilityAdmin(SheetAdmin, CommunityScopedAdmin):
+    sheet = sheets.KIND
     form = FacilityForm
     list_display = ["name", "category", "community", "status", "address", "is_demo"]
     list_filter = [
@@ -310,37 +310,6 @@ class FacilityAdmin(CommunityScopedAdmin):
         if _keeps_everything(request):
             return self.list_filter
         return ["category", "status", "is_demo"]
-
-    def get_urls(self):
-        # The resource list (facilities/sheet_views.py), ahead of the admin's own URLs, whose
-        # "<object_id>/" would take them otherwise.
-        def view(function):
-            return self.admin_site.admin_view(partial(function, model_admin=self))
-
-        return [
-            re_path(
-                r"^export\.(?P<kind>xlsx|csv)$",
-                view(sheet_views.export),
-                name="facilities_facility_export",
-            ),
-            path(
-                "template.xlsx",
-                view(sheet_views.template),
-                name="facilities_facility_template",
-            ),
-            path("import/", view(sheet_views.upload), name="facilities_facility_import"),
-            path(
-                "import/confirm/",
-                view(sheet_views.confirm),
-                name="facilities_facility_import_confirm",
-            ),
-            *super().get_urls(),
-        ]
-
-    def changelist_view(self, request, extra_context=None):
-        # The changelist links to the resource list pages for those the pages let in.
-        extra_context = {**(extra_context or {}), "sheet_links": sheet_views.allowed(self, request)}
-        return super().changelist_view(request, extra_context)
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "other_categories":

@@ -23,75 +23,63 @@ the reason. ``apply`` then writes the whole plan or nothing.
 
 from __future__ import annotations
 
-import base64
 import copy
-import csv
 import functools
-import io
 import itertools
-import json
 import re
-import zipfile
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import time
 
-import openpyxl
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Func, Max, Min, Q, Value
+from django.db.models import F, Func, Q, Value
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 
 from communities import access
-from communities.models import Community, ResidentialCompound
+from communities.models import Community
 from facilities import matching
 from facilities.models import Category, Facility, OpeningHours
 from portal import caching
-from portal.lib import cells, geo
+from portal.lib import sheets
+from portal.lib.sheets import (  # noqa: F401  (the names this list's callers use)
+    BAD,
+    CHANGED,
+    CSV_TYPE,
+    DATE_FORMATS,
+    EXAMPLE_PREFIX,
+    GUIDE_TITLE,
+    MAX_BYTES,
+    NEW,
+    NO,
+    POINT,
+    UNCHANGED,
+    XLSX_TYPE,
+    YES,
+    Column,
+    Plan,
+    Sheet,
+    UnreadableFile,
+    cell_text,
+)
 from portal.lib.slugs import pinyin_slug, unique_slug
 from portal.lib.text import unix_newlines
 
-# An upload of at most 5 MB and 10,000 rows: a district's whole list fits many times over, and a
-# preview of that size still renders in seconds.
-MAX_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 10_000
-# An XLSX is a zip archive: one that unpacks to far more than any sheet of MAX_ROWS rows needs is
-# refused before openpyxl reads it (a "zip bomb" would otherwise fill the memory).
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024
-# Formatted but empty rows can run to Excel's last row; reading stops after this many in a row.
-MAX_BLANK_RUN = 1000
-HEADER_SEARCH_ROWS = 10  # a title line or two above the headers is fine
+MAX_ROWS = sheets.MAX_ROWS
 # Points may lie this far beyond the district's outermost community or compound: facilities on
-# its edge, and the few hundred metres by which map apps' GCJ-02 points differ from WGS-84.
+# its edge. A point farther out is refused with its likely cause (sheets.PointCheck).
 DISTRICT_MARGIN_M = 2000
-BATCH = 1000
+BATCH = sheets.BATCH
 
 SHEET_TITLE = "资源清单"
-GUIDE_TITLE = "说明"
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV_TYPE = "text/csv; charset=utf-8"
-
-NEW, CHANGED, UNCHANGED, BAD = "new", "changed", "unchanged", "bad"
 
 
 class HoursError(ValueError):
     """A cell of the hours column that cannot be read; the message says how to write it."""
-
-
-class UnreadableFile(Exception):
-    """A file that is no sheet we can read, or lacks columns; the messages say what to do."""
-
-    def __init__(self, *messages: str) -> None:
-        super().__init__(*messages)
-        self.messages = list(messages)
 
 
 # --- The hours column ------------------------------------------------------------------------
@@ -127,10 +115,7 @@ _LIST_SPLIT = re.compile(r"[、,，/\s]+")
 _HOURS_EXAMPLE = "周一至周五 08:00-17:00；周六 09:00-12:00"
 
 
-def _clock(t: time, closing: bool = False) -> str:
-    if closing and t == time(0):
-        return "24:00"  # closing at midnight, as notices write it
-    return f"{t:%H:%M:%S}" if t.second else f"{t:%H:%M}"
+_clock = sheets.clock
 
 
 def _days_text(days: Sequence[int]) -> str:
@@ -270,28 +255,14 @@ def parse_hours(text: str) -> list[WeeklyRange]:
 # --- Columns -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Column:
-    key: str  # the Facility field, or "hours"
-    header: str  # the sheet's (Chinese) header
-    aliases: tuple[str, ...]  # English headers also accepted, lower case
-    guide: str  # how to fill it in, for the guide sheet
-    example: object = ""
-    required: bool = False
-
-
-YES, NO = "是", "否"
-EXAMPLE_PREFIX = "示例"  # the guide sheet's example row is named 示例：…
-_YES = {"是", "有", "y", "yes", "true", "1", "√", "✓"}
-_NO = {"否", "无", "没有", "n", "no", "false", "0", ""}
 HOLIDAY_WORDS = {
     Facility.HolidayRule.USUAL: "照常",
     Facility.HolidayRule.CLOSED: "休息",
     Facility.HolidayRule.SUNDAY: "按周日",
 }
 ACCESSIBILITY = ["step_free_entrance", "lift", "accessible_toilet", "seating", "hearing_loop"]
-_YES_OR_NO = _("是 or 否; empty means 否.")
-_DATE_GUIDE = _("A date such as 2026-05-01.")
+_YES_OR_NO = sheets.YES_OR_NO
+_DATE_GUIDE = sheets.DATE_GUIDE
 
 COLUMNS = [
     Column(
@@ -341,7 +312,10 @@ COLUMNS = [
         "latitude",
         "纬度",
         ("latitude", "lat"),
-        _("WGS-84 degrees; the point must lie within the community's district."),
+        _(
+            "Degrees, in the system the 坐标系 column names; the point must lie within the "
+            "community's district."
+        ),
         43.8812,
         required=True,
     ),
@@ -349,9 +323,17 @@ COLUMNS = [
         "longitude",
         "经度",
         ("longitude", "lng", "lon"),
-        _("WGS-84 degrees, e.g. 125.27 in 长春."),
+        _("Degrees, e.g. 125.27 in 长春."),
         125.2734,
         required=True,
+    ),
+    Column(
+        "point_system",
+        "坐标系",
+        ("coordinate system", "coordinates"),
+        sheets.SYSTEM_GUIDE,
+        "GCJ-02",
+        optional=True,
     ),
     Column("phone", "电话", ("phone",), _("Digits, spaces, + or -."), "0431-85550123"),
     Column(
@@ -426,8 +408,17 @@ COLUMNS = [
         "为社区老人提供午餐和晚餐，可送餐上门。",
     ),
 ]
-HEADERS = [c.header for c in COLUMNS]
-_COLUMN = {c.key: c for c in COLUMNS}
+LAYOUT = sheets.Layout(
+    title=SHEET_TITLE,
+    columns=tuple(COLUMNS),
+    guide_heading=_("How to fill in the resource list"),
+    guide_intro=_(
+        "The sheet “%(sheet)s” is imported: one facility a row, the column names in its "
+        "first row. This sheet is not imported. A facility missing from the sheet is left "
+        "as it is; if any row has a problem, nothing is saved."
+    ),
+)
+HEADERS = LAYOUT.headers
 FORM_FIELDS = [
     "name",
     "address",
@@ -445,201 +436,23 @@ FORM_FIELDS = [
     "price_notes",
     "description",
 ]
-UPDATED_FIELDS = ["community", "category", *FORM_FIELDS, "updated_at", "search_tokens"]
+UPDATED_FIELDS = [
+    "community",
+    "category",
+    *FORM_FIELDS,
+    "point_system",
+    "updated_at",
+    "search_tokens",
+]
 
 
-# The same date formats whatever the page language: the sheet's format is fixed.
-DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日"]
-_FILL_IN = _("Fill in this column.")
-
-
-# --- Cells -----------------------------------------------------------------------------------
-
-
-def cell_text(value) -> str:
-    """A cell as the text it stands for: numbers without a needless ".0", dates as ISO, and
-    text without the apostrophe ``portal.lib.cells`` puts before a would-be formula in a CSV."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        value = value.strip()
-        if value[:1] == "'" and value[1:2] and value[1:2] in cells.FORMULA_START:
-            return value[1:]
-        return value
-    if isinstance(value, bool):
-        return YES if value else NO
-    if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, time):
-        return _clock(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _iso(d: date | None) -> str:
-    return d.isoformat() if d else ""
-
-
-# --- Reading a file ------------------------------------------------------------------------
-
-
-@dataclass
-class Sheet:
-    """A file's rows as text, ready to plan: what waits in the session between preview and
-    confirm, so confirming does not read the file again."""
-
-    headers: dict[str, str]  # column key → its header as the sheet writes it
-    rows: list[tuple[int, dict[str, str]]]  # (row number as the spreadsheet shows it, cells)
-    ignored: list[str] = field(default_factory=list)  # headers of columns we do not know
-
-    def dumps(self) -> str:
-        """Compressed JSON in base64: a 5,000-row sheet takes a few hundred KB."""
-        data = json.dumps([self.headers, self.rows, self.ignored], ensure_ascii=False)
-        return base64.b64encode(zlib.compress(data.encode())).decode("ascii")
-
-    @classmethod
-    def loads(cls, text: str) -> Sheet:
-        headers, rows, ignored = json.loads(zlib.decompress(base64.b64decode(text)))
-        return cls(headers, [(number, cells) for number, cells in rows], ignored)
-
-
-def _too_many_rows() -> UnreadableFile:
-    return UnreadableFile(
-        gettext("The sheet has more than %(max)s rows: split it into several files.")
-        % {"max": f"{MAX_ROWS:,}"}
-    )
-
-
-def _xlsx_rows(content: bytes):
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-        if unpacked > MAX_UNPACKED_BYTES:
-            raise UnreadableFile(
-                gettext("This workbook is too large: split it into several files.")
-            )
-        book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError):
-        raise UnreadableFile(
-            gettext(
-                "This file cannot be read as an Excel workbook (.xlsx). Open it in Excel and save "
-                "it again as .xlsx, or save it as CSV."
-            )
-        ) from None
-    try:
-        sheet = book[SHEET_TITLE] if SHEET_TITLE in book.sheetnames else book.worksheets[0]
-        # Only as many columns as we could know: a stray cell far to the right costs nothing.
-        yield from sheet.iter_rows(max_col=len(COLUMNS) + 20, values_only=True)
-    finally:
-        book.close()
-
-
-def _csv_rows(content: bytes):
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Excel in Chinese saves "CSV" in the system code page: GBK, which GB18030 contains.
-        try:
-            text = content.decode("gb18030")
-        except UnicodeDecodeError:
-            raise UnreadableFile(
-                gettext("This CSV file's text cannot be read: save it from Excel, or as UTF-8.")
-            ) from None
-    yield from csv.reader(io.StringIO(text, newline=""))
-
-
-def _header_key(text: str) -> str:
-    return re.sub(r"\s+", "", text).replace("（", "(").replace("）", ")").lower()
-
-
-_BY_HEADER = {
-    _header_key(name): column for column in COLUMNS for name in (column.header, *column.aliases)
-}
-
-
-def _map_headers(texts: list[str]) -> tuple[dict[str, int], dict[str, str], list[str]]:
-    """(column key → index, column key → header, unknown headers); every column must be there."""
-    index: dict[str, int] = {}
-    headers: dict[str, str] = {}
-    ignored: list[str] = []
-    problems: list[str] = []
-    for i, text in enumerate(texts):
-        if not text:
-            continue
-        column = _BY_HEADER.get(_header_key(text))
-        if column is None:
-            ignored.append(text)
-        elif column.key in index:
-            problems.append(
-                gettext("The column “%(column)s” appears twice; keep one.") % {"column": text}
-            )
-        else:
-            index[column.key], headers[column.key] = i, text
-    missing = [c.header for c in COLUMNS if c.key not in index]
-    if missing:
-        problems.append(
-            gettext(
-                "These columns are missing: %(columns)s. Start from the blank template or an "
-                "export, which have every column."
-            )
-            % {"columns": "、".join(missing)}
-        )
-    if problems:
-        raise UnreadableFile(*problems)
-    return index, headers, ignored
+_FILL_IN = sheets.FILL_IN
+_iso = sheets.iso
 
 
 def read_sheet(content: bytes, filename: str) -> Sheet:
-    """The rows of the sheet named 资源清单 (else the first) or of a CSV file, blank rows left
-    out, each as {column key: text}. The header row may have a title line or two above it."""
-    lower = filename.lower()
-    if lower.endswith(".xlsx"):
-        source = _xlsx_rows(content)
-    elif lower.endswith(".csv"):
-        source = _csv_rows(content)
-    else:
-        raise UnreadableFile(
-            gettext("Choose an .xlsx or .csv file (an old .xls: save it as .xlsx in Excel).")
-        )
-    index: dict[str, int] | None = None
-    sheet = Sheet(headers={}, rows=[])
-    blank_run = 0
-    try:
-        for number, values in enumerate(source, start=1):
-            texts = [cell_text(v) for v in values]
-            if not any(texts):
-                blank_run += 1
-                if blank_run > MAX_BLANK_RUN:
-                    break
-                continue
-            blank_run = 0
-            if index is None:
-                if number > HEADER_SEARCH_ROWS:
-                    break
-                if {_header_key(t) for t in texts} & {"名称", "name"}:
-                    index, sheet.headers, sheet.ignored = _map_headers(texts)
-                continue
-            if len(sheet.rows) == MAX_ROWS:
-                raise _too_many_rows()
-            cells = {key: texts[i] if i < len(texts) else "" for key, i in index.items()}
-            sheet.rows.append((number, cells))
-    except (csv.Error, SyntaxError, ValueError, KeyError):  # SyntaxError: the XML's ParseError
-        raise UnreadableFile(
-            gettext("This file is damaged and cannot be read. Save it again from Excel.")
-        ) from None
-    if index is None:
-        raise UnreadableFile(
-            gettext(
-                "No header row found: the first row must hold the column names (名称, 类别 …). "
-                "Start from the blank template or an export."
-            )
-        )
-    if not sheet.rows:
-        raise UnreadableFile(gettext("The sheet has no rows under its headers."))
-    return sheet
+    """The rows of the sheet named 资源清单 (else the first) or of a CSV file."""
+    return sheets.read_sheet(content, filename, LAYOUT)
 
 
 # --- Checking one row's own fields ---------------------------------------------------------
@@ -688,16 +501,9 @@ def _clean(instance: Facility, data: dict[str, object]) -> dict[str, list[str]]:
 
 # --- What the import will do ----------------------------------------------------------------
 
-POINT = "point"  # the problem key of latitude and longitude together
-
 
 @dataclass
-class RowPlan:
-    number: int  # the row number the spreadsheet shows
-    cells: dict[str, str]
-    action: str = BAD
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (column key, reason)
-    changes: list[tuple[str, str, str]] = field(default_factory=list)  # (header, before, after)
+class RowPlan(sheets.RowPlan):
     existing: Facility | None = None  # as it is now
     facility: Facility | None = None  # as it will be saved
     community: Community | None = None
@@ -707,58 +513,7 @@ class RowPlan:
     old_hours: list[tuple[int, WeeklyRange]] = field(default_factory=list)  # (pk, range)
     others_changed: bool = False
     fields_changed: bool = False  # a column of the facility's own row, not hours or categories
-
-    @property
-    def name(self) -> str:
-        return self.cells["name"]
-
-    def bad(self, key: str, message: str) -> None:
-        self.problems.append((key, message))
-
-
-@dataclass
-class Plan:
-    filename: str
-    rows: list[RowPlan] = field(default_factory=list)
-    file_problems: list[str] = field(default_factory=list)
-    headers: dict[str, str] = field(default_factory=dict)
-    ignored_headers: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.file_problems and not any(r.action == BAD for r in self.rows)
-
-    def of(self, action: str) -> list[RowPlan]:
-        return [r for r in self.rows if r.action == action]
-
-    @property
-    def new_rows(self) -> list[RowPlan]:
-        return self.of(NEW)
-
-    @property
-    def changed_rows(self) -> list[RowPlan]:
-        return self.of(CHANGED)
-
-    @property
-    def unchanged_rows(self) -> list[RowPlan]:
-        return self.of(UNCHANGED)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counted = Counter(r.action for r in self.rows)
-        return {a: counted[a] for a in (NEW, CHANGED, UNCHANGED, BAD)}
-
-    def header(self, key: str) -> str:
-        if key == POINT:
-            return f"{self.headers['latitude']}、{self.headers['longitude']}"
-        return self.headers[key]
-
-    @property
-    def problems(self) -> list[tuple[int, str, str, str]]:
-        """(row number, column, reason, name) of every problem, in sheet order."""
-        return [
-            (r.number, self.header(key), why, r.name) for r in self.rows for key, why in r.problems
-        ]
+    given: tuple[float, float, str] | None = None  # the point as the sheet gives it
 
 
 class _Places:
@@ -841,8 +596,6 @@ class _Places:
             "category": self.categories[facility.category_id].name_zh,
             "other_categories": "、".join(self.categories[pk].name_zh for pk in others),
             "address": facility.address,
-            "latitude": facility.latitude,
-            "longitude": facility.longitude,
             "phone": facility.phone,
             "status": self.status_words[facility.status],
             "planned_opening": _iso(facility.planned_opening),
@@ -855,6 +608,9 @@ class _Places:
             "price_notes": facility.price_notes,
             "description": facility.description,
         }
+        values["latitude"], values["longitude"], values["point_system"] = sheets.point_cells(
+            facility.latitude, facility.longitude, facility.point_system
+        )
         for name in ACCESSIBILITY:
             values[name] = YES if getattr(facility, name) else NO
         return [values[c.key] for c in COLUMNS]
@@ -1038,9 +794,7 @@ def _new_slugs(names: list[str]) -> list[str]:
     return slugs
 
 
-def _yes_no(text: str) -> bool | None:
-    lowered = text.lower()
-    return True if lowered in _YES else False if lowered in _NO else None
+_yes_no = sheets.yes_no
 
 
 def _validate(row: RowPlan, places: _Places) -> None:
@@ -1080,9 +834,16 @@ def _validate(row: RowPlan, places: _Places) -> None:
     if row.category is not None:
         instance.category = row.category
     told = {key for key, _why in row.problems}
-    for name, messages in _clean(instance, data).items():
+    errors = _clean(instance, data)
+    for name, messages in errors.items():
         if name not in told:  # our own message about the cell says it better
             row.bad(name if name in FORM_FIELDS else "name", " ".join(messages))
+    system = sheets.read_system(cells["point_system"])
+    if system is None:
+        row.bad("point_system", sheets.unknown_system(cells["point_system"]))
+    elif not errors.keys() & {"latitude", "longitude"}:
+        row.given = (instance.latitude, instance.longitude, system)
+        sheets.settle_point(instance, *row.given, before=row.existing)
     # Line breaks as every save stores them; bulk writes send no pre_save, so it is called here,
     # before the comparison, which would otherwise see "\r\n" against "\n" as a change.
     unix_newlines(Facility, instance)
@@ -1123,49 +884,13 @@ def _check_names(plan: Plan, by_pair: dict[tuple[int, str], Facility]) -> None:
             )
 
 
-def _district_boxes(district_ids: set[int]) -> dict[int, tuple[float, float, float, float]]:
-    """(south, north, west, east) around each district's communities and compounds, widened by
-    DISTRICT_MARGIN_M: districts have no boundary in the database, their places stand for it.
-    Public points, read as aggregates only."""
-    corners: dict[int, list[float]] = {}
-    for model, path in (
-        (Community, "subdistrict__district"),
-        (ResidentialCompound, "community__subdistrict__district"),
-    ):
-        extremes = (
-            model.objects.filter(**{f"{path}__in": district_ids})
-            .values(path)
-            .annotate(s=Min("latitude"), n=Max("latitude"), w=Min("longitude"), e=Max("longitude"))
-        )
-        for e in extremes:
-            box = corners.setdefault(e[path], [e["s"], e["n"], e["w"], e["e"]])
-            box[:] = [
-                min(box[0], e["s"]),
-                max(box[1], e["n"]),
-                min(box[2], e["w"]),
-                max(box[3], e["e"]),
-            ]
-    boxes = {}
-    for district_id, (south, north, west, east) in corners.items():
-        south, west = geo.offset((south, west), -DISTRICT_MARGIN_M, -DISTRICT_MARGIN_M)
-        north, east = geo.offset((north, east), DISTRICT_MARGIN_M, DISTRICT_MARGIN_M)
-        boxes[district_id] = (south, north, west, east)
-    return boxes
-
-
-def _inside(box: tuple[float, float, float, float], lat: float, lng: float) -> bool:
-    south, north, west, east = box
-    return south <= lat <= north and west <= lng <= east
-
-
 def _check_points(plan: Plan) -> None:
     """New or moved points must lie in their community's district. A point left as it was is not
     judged again: an import should not fail over a place nobody touched."""
     judged = []
     for row in plan.rows:
         f, before = row.facility, row.existing
-        told = {key for key, _why in row.problems}
-        if row.community is None or told & {"latitude", "longitude"}:
+        if row.community is None or row.given is None:
             continue
         if before is None or (before.latitude, before.longitude, before.community_id) != (
             f.latitude,
@@ -1175,34 +900,13 @@ def _check_points(plan: Plan) -> None:
             judged.append(row)
     if not judged:
         return
-    boxes = _district_boxes({r.community.subdistrict.district_id for r in judged})
+    check = sheets.PointCheck(
+        {r.community.subdistrict.district_id for r in judged}, DISTRICT_MARGIN_M
+    )
     for row in judged:
-        district = row.community.subdistrict.district
-        box, lat, lng = boxes[district.pk], row.facility.latitude, row.facility.longitude
-        if _inside(box, lat, lng):
-            continue
-        if _inside(box, lng, lat):
-            row.bad(
-                POINT,
-                gettext(
-                    "Latitude and longitude look swapped: in %(district)s the latitude is about "
-                    "%(lat).1f and the longitude about %(lng).1f."
-                )
-                % {
-                    "district": district.name,
-                    "lat": (box[0] + box[1]) / 2,
-                    "lng": (box[2] + box[3]) / 2,
-                },
-            )
-        else:
-            row.bad(
-                POINT,
-                gettext(
-                    "The point %(lat)s, %(lng)s lies outside %(district)s. Check it on a map: "
-                    "latitude and longitude in degrees (WGS-84)."
-                )
-                % {"lat": lat, "lng": lng, "district": district.name},
-            )
+        problem = check.problem(row.community.subdistrict.district_id, *row.given)
+        if problem:
+            row.bad(sheets.POINT, problem)
 
 
 _NOT_FIELDS = {"hours", "other_categories"}  # columns kept in other tables
@@ -1222,14 +926,9 @@ def _decide(row: RowPlan, plan: Plan, places: _Places, existing: _Existing, can_
         row.old_hours = existing.hours[pk]
         before = places.row(row.existing, [r for _pk, r in row.old_hours], existing.others[pk])
         after = places.row(row.facility, row.hours, row.other_ids)
-        changed = [
-            (column.key, cell_text(old), cell_text(new))
-            for column, old, new in zip(COLUMNS, before, after, strict=True)
-            if cell_text(old) != cell_text(new)
-        ]
-        row.changes = [(plan.header(key), old, new) for key, old, new in changed]
+        changed = sheets.compare(LAYOUT, plan, row, before, after)
         row.others_changed = existing.others[pk] != row.other_ids
-        row.fields_changed = any(key not in _NOT_FIELDS for key, _old, _new in changed)
+        row.fields_changed = any(key not in _NOT_FIELDS for key in changed)
         row.action = CHANGED if changed else UNCHANGED
 
 
@@ -1350,85 +1049,58 @@ def export_rows(user) -> list[list]:
 
 
 def to_csv(rows: Iterable[Sequence]) -> bytes:
-    """UTF-8 with a byte-order mark, which Excel needs to open it as UTF-8 rather than GBK."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(HEADERS)
-    writer.writerows(
-        cells.csv_row(v if cells.is_number(v) else cell_text(v) for v in row) for row in rows
-    )
-    return out.getvalue().encode("utf-8-sig")
-
-
-_BOLD = Font(bold=True)
-_WRAP = Alignment(wrap_text=True, vertical="top")
+    return sheets.to_csv(LAYOUT, rows)
 
 
 def to_xlsx(rows: Sequence[Sequence]) -> bytes:
     """The 资源清单 sheet (headers, then one facility a row) and the guide sheet 说明."""
-    # An ordinary workbook records the sheet's size and shares repeated strings, so reading it
-    # back takes a third less time; beyond what one import takes, write-only mode keeps the
-    # memory flat.
-    book = openpyxl.Workbook(write_only=len(rows) > MAX_ROWS)
-    for default in book.worksheets:
-        book.remove(default)
-    sheet = book.create_sheet(SHEET_TITLE)
-    sheet.freeze_panes = "A2"
-    for i, column in enumerate(COLUMNS, start=1):
-        wide = column.key in ("hours", "description", "price_notes", "address")
-        sheet.column_dimensions[get_column_letter(i)].width = 36 if wide else 14
-    sheet.append(cells.xlsx_row(sheet, HEADERS, font=_BOLD))
-    for row in rows:
-        sheet.append(cells.xlsx_row(sheet, row))
-    _guide(book)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return sheets.to_xlsx(LAYOUT, rows, _guide_lists)
 
 
-def _guide(book) -> None:
-    """How to fill in each column, the words the columns accept, and an example row. Never
-    imported: the importer reads the sheet named 资源清单."""
-    sheet = book.create_sheet(GUIDE_TITLE)
-    for letter, width in zip("ABCD", (16, 8, 80, 40), strict=True):
-        sheet.column_dimensions[letter].width = width
-
-    def heading(*values):
-        sheet.append(cells.xlsx_row(sheet, values, font=_BOLD))
-
-    def line(*values):
-        sheet.append(cells.xlsx_row(sheet, values, alignment=_WRAP))
-
-    heading(gettext("How to fill in the resource list"))
-    line(
-        gettext(
-            "The sheet “%(sheet)s” is imported: one facility a row, the column names in its "
-            "first row. This sheet is not imported. A facility missing from the sheet is left "
-            "as it is; if any row has a problem, nothing is saved."
-        )
-        % {"sheet": SHEET_TITLE}
-    )
-    sheet.append([])
-    heading(
-        gettext("Column"), gettext("Required"), gettext("How to fill it in"), gettext("Example")
-    )
-    for column in COLUMNS:
-        line(column.header, YES if column.required else "", str(column.guide), column.example)
-    sheet.append([])
-    heading(gettext("Categories"), "", gettext("Code"))
-    for category in Category.objects.all():
-        line(category.name_zh, "", category.code)
-    sheet.append([])
-    heading(gettext("Statuses"))
+def _guide_lists() -> list[sheets.GuideList]:
+    """The words the columns accept: categories (with their codes) and statuses."""
     with translation.override("zh-hans"):
-        for _value, label in Facility.Status.choices:
-            line(str(label))
-    sheet.append([])
-    heading(gettext("An example row (rows on this sheet are never imported)"))
-    heading(*HEADERS)
-    sheet.append([c.example for c in COLUMNS])
+        statuses = [(str(label),) for _value, label in Facility.Status.choices]
+    return [
+        (gettext("Categories"), [(c.name_zh, "", c.code) for c in Category.objects.all()]),
+        (gettext("Statuses"), statuses),
+    ]
 
 
 def template_xlsx() -> bytes:
     """The blank template: the headers only, and the guide sheet with its example row."""
     return to_xlsx([])
+
+
+def _kind():
+    from portal.sheet_admin import SheetKind
+
+    return SheetKind(
+        layout=LAYOUT,
+        plan=plan_import,
+        apply=apply,
+        export_rows=export_rows,
+        guide_lists=_guide_lists,
+        import_title=_("Import resource list"),
+        intro=_(
+            "Add and change your facilities from a spreadsheet. Download an export (or the blank "
+            "template), change it in Excel, then upload it here: you will see every row as new, "
+            "changed or unchanged before anything is saved."
+        ),
+        file_label=_("Resource list file"),
+        changed_words=("%(rows)s facility changes", "%(rows)s facilities change"),
+        new_words=("%(rows)s new facility", "%(rows)s new facilities"),
+        unchanged_words=(
+            "%(rows)s facility stays as it is",
+            "%(rows)s facilities stay as they are",
+        ),
+        new_columns=(
+            (_("Name"), lambda row: row.name),
+            (_("Community"), lambda row: row.community.name),
+            (_("Category"), lambda row: row.category.name),
+            (_("Opening hours"), lambda row: row.cells["hours"]),
+        ),
+    )
+
+
+KIND = _kind()

@@ -3,12 +3,14 @@ through a preview that shows every row as new, changed or unchanged, or bad with
 and reason; confirming writes every row or none, and only ever in the user's own communities."""
 
 import csv
+import dataclasses
 import io
 import zipfile
 from datetime import date, time
 
 import openpyxl
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -20,7 +22,17 @@ from facilities import sheets
 from facilities.models import Category, Facility, HoursException, OpeningHours
 from facilities.sheets import HoursError, format_hours, parse_hours
 from portal import audit, caching
+from portal.lib import coords, geo
+from portal.lib.sheets import system_word
 from tests.conftest import _user, client_for
+
+
+def limited_rows(monkeypatch, rows: int) -> None:
+    """The resource list pages as if the list allowed only ``rows`` rows."""
+    layout = dataclasses.replace(sheets.LAYOUT, max_rows=rows)
+    kind = dataclasses.replace(sheets.KIND, layout=layout)
+    monkeypatch.setattr(admin.site._registry[Facility], "sheet", kind)
+
 
 pytestmark = pytest.mark.django_db
 
@@ -313,7 +325,9 @@ class TestExport:
         self, staff_linyuan, linyuan_canteen, monkeypatch
     ):
         normal = xlsx_rows(exported(client_for(staff_linyuan)))
-        monkeypatch.setattr(sheets, "MAX_ROWS", 0)  # write-only mode, as for a city-wide list
+        monkeypatch.setattr(
+            sheets, "LAYOUT", dataclasses.replace(sheets.LAYOUT, max_rows=0)
+        )  # write-only, as for a city-wide list
         assert xlsx_rows(exported(client_for(staff_linyuan))) == normal
 
     def test_the_blank_template_has_the_headers_and_a_guide_with_the_example(self, staff_linyuan):
@@ -384,6 +398,59 @@ class TestRoundTrip:
         assert counts(response)["unchanged"] == 4
 
 
+class TestCoordinateSystems:
+    """Points copied from 高德 (GCJ-02) or 百度 (BD-09): converted on the way in, given back in
+    the same system on the way out, so the file staff keep reads the same both times."""
+
+    @pytest.mark.parametrize("word, system", [("GCJ-02", "gcj02"), ("百度", "bd09")])
+    def test_a_map_apps_point_is_stored_in_wgs84_and_exported_as_given(
+        self, staff_linyuan, linyuan, word, system
+    ):
+        given = coords.from_wgs84(*INSIDE, system)
+        client = client_for(staff_linyuan)
+        content = xlsx(
+            [line(name="林园地图店", latitude=given[0], longitude=given[1], point_system=word)]
+        )
+        response = preview(client, content)
+        assert counts(response)["new"] == 1
+        confirm(client, response)
+        made = Facility.objects.get(name="林园地图店")
+        assert made.point_system == system
+        assert geo.distance_m(made.point, INSIDE) < 0.01
+        rows = xlsx_rows(exported(client))
+        cells = dict(zip(sheets.HEADERS, rows[1], strict=True))
+        assert cells["坐标系"] == system_word(system)
+        assert abs(cells["纬度"] - given[0]) < 1e-6 and abs(cells["经度"] - given[1]) < 1e-6
+        again = preview(client, exported(client))
+        assert counts(again) == {"new": 0, "changed": 0, "unchanged": 1, "bad": 0}
+
+    def test_the_same_numbers_in_another_system_move_the_point(self, staff_linyuan, linyuan):
+        client = client_for(staff_linyuan)
+        confirm(client, preview(client, xlsx([line(name="林园地图店")])))
+        response = preview(client, xlsx([line(name="林园地图店", point_system="GCJ-02")]))
+        # The sheet's numbers stay; what they mean changes, and the stored point moves.
+        assert response.context["plan"].rows[0].changes == [("坐标系", "WGS-84", "GCJ-02")]
+        confirm(client, response)
+        moved = geo.distance_m(Facility.objects.get(name="林园地图店").point, INSIDE)
+        assert 300 < moved < 700
+
+    def test_an_unknown_system_is_named(self, staff_linyuan, linyuan):
+        response = preview(
+            client_for(staff_linyuan), xlsx([line(name="林园店", point_system="谷歌")])
+        )
+        assert problems(response) == [
+            (2, "坐标系", "Unknown coordinate system “谷歌”: write WGS-84, GCJ-02 or BD-09.")
+        ]
+
+    def test_a_sheet_without_the_column_reads_wgs84(self, staff_linyuan, linyuan):
+        headers = [h for h in sheets.HEADERS if h != "坐标系"]
+        row = [
+            v for h, v in zip(sheets.HEADERS, line(name="林园旧表店"), strict=True) if h != "坐标系"
+        ]
+        response = preview(client_for(staff_linyuan), xlsx([row], headers))
+        assert counts(response)["new"] == 1
+
+
 class TestTwoCommunitiesOfOneName:
     @pytest.fixture
     def namesake(self, district, linyuan) -> Community:
@@ -443,11 +510,10 @@ class TestFiles:
         assert response.context["plan"] is None
 
     def test_too_large_a_file_is_refused(self, staff_linyuan, monkeypatch):
-        monkeypatch.setattr(sheets, "MAX_BYTES", 100)
         response = client_for(staff_linyuan).post(
-            reverse(IMPORT), {"sheet": SimpleUploadedFile("a.csv", b"x" * 101)}
+            reverse(IMPORT), {"sheet": SimpleUploadedFile("a.csv", b"x" * (5 * 1024 * 1024 + 1))}
         )
-        assert "5 MB" in str(response.context["form"].errors["sheet"])
+        assert "larger than 5 MB" in str(response.context["form"].errors["sheet"])
 
     def test_openpyxl_reads_workbooks_through_defusedxml(self):
         import openpyxl.xml.functions
@@ -499,7 +565,7 @@ class TestFiles:
         assert not Facility.objects.filter(community=linyuan).exists()
 
     def test_too_many_rows_are_refused(self, staff_linyuan, monkeypatch):
-        monkeypatch.setattr(sheets, "MAX_ROWS", 3)
+        limited_rows(monkeypatch, 3)
         content = xlsx([line(name=f"店{i}") for i in range(4)])
         response = preview(client_for(staff_linyuan), content)
         assert "more than 3 rows" in response.context["plan"].file_problems[0]
@@ -508,7 +574,7 @@ class TestFiles:
 BAD_CELLS = [
     ({"category": "不存在的类别"}, "类别", "不存在的类别"),
     ({"other_categories": "社区食堂、火星基地"}, "其他类别", "火星基地"),
-    ({"latitude": 39.9, "longitude": 116.4}, "纬度、经度", "outside 绿园区"),
+    ({"latitude": 39.9, "longitude": 116.4}, "纬度、经度", "Not in 绿园区"),
     ({"latitude": INSIDE[1], "longitude": INSIDE[0]}, "纬度、经度", "swapped"),
     ({"hours": "周一到 8点"}, "营业时间", "“周一到 8点”"),
     ({"community": "雷锋社区"}, "社区", "雷锋社区"),

@@ -54,7 +54,7 @@ from communities.roles import make_staff
 from courses import attendance
 from courses import enrolment as enrolling
 from courses.models import Attendance, Course, CourseClass, Draw, Enrolment, Term
-from facilities import sheet_views, sheets, taxonomy
+from facilities import sheets, taxonomy
 from facilities.models import (
     Category,
     Facility,
@@ -668,7 +668,7 @@ def _confirm_import(world: World, client: Client, path: str) -> dict:
         reverse("admin:facilities_facility_import"),
         {"sheet": SimpleUploadedFile(upload.name, upload.content)},
     )
-    return {"sha256": client.session[sheet_views.SESSION_KEY]["sha256"]}
+    return {"sha256": client.session["sheet:facilities.facility"]["sha256"]}
 
 
 def _action(name: str, model: type):
