@@ -226,6 +226,7 @@ class ResidentialCompound(PointMixin):
         Community, on_delete=models.CASCADE, related_name="compounds", verbose_name=_("community")
     )
     name = models.CharField(_("name"), max_length=80)
+    address = models.CharField(_("address"), max_length=200, blank=True)
     population = models.PositiveIntegerField(_("population"), default=0)
     households = models.PositiveIntegerField(_("households"), default=0)
     is_demo = models.BooleanField(_("demo data"), default=False)
