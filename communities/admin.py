@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from communities import access, roles, two_factor
+from communities import sheets as compound_sheet
 from communities.models import (
     Community,
     CompoundGate,
@@ -16,8 +17,10 @@ from communities.models import (
     ResidentialCompound,
     Subdistrict,
 )
+from communities.points import PointAdmin, PointForm
 from communities.signin import AdminSignInForm
 from portal import audit
+from portal.sheet_admin import SheetAdmin
 
 admin.site.site_header = _("Complete Community Portal · back office")
 admin.site.site_title = _("Complete Community Portal")
@@ -94,12 +97,13 @@ class SubdistrictAdmin(admin.ModelAdmin):
 
 class CompoundInline(admin.TabularInline):
     model = ResidentialCompound
-    fields = ["name", "population", "households", "latitude", "longitude"]
+    form = PointForm
+    fields = ["name", "population", "households", "point_system", "latitude", "longitude"]
     extra = 0
 
 
 @admin.register(Community)
-class CommunityAdmin(CommunityScopedAdmin):
+class CommunityAdmin(PointAdmin, CommunityScopedAdmin):
     list_display = [
         "name",
         "subdistrict",
@@ -116,9 +120,22 @@ class CommunityAdmin(CommunityScopedAdmin):
     fieldsets = [
         (None, {"fields": ["name", "slug", "subdistrict", "feature", "description"]}),
         (_("Residents"), {"fields": ["population", "households"]}),
-        (_("Office"), {"fields": ["office_address", "phone", "latitude", "longitude"]}),
+        (
+            _("Office"),
+            {
+                "fields": [
+                    "office_address",
+                    "phone",
+                    "point_system",
+                    "latitude",
+                    "longitude",
+                    "point_map",
+                ]
+            },
+        ),
         (_("Demo data"), {"fields": ["is_demo", "demo_note"]}),
     ]
+    readonly_fields = ["point_map"]
 
     def get_queryset(self, request):
         # Meta.ordering does not apply to GROUP BY queries, so it is repeated here.
@@ -132,8 +149,8 @@ class CommunityAdmin(CommunityScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         # Where a community sits and its URL are the city's to decide, not the community's.
         if access.scope_for(request.user).everything:
-            return []
-        return ["slug", "subdistrict", "is_demo", "demo_note"]
+            return self.readonly_fields
+        return [*self.readonly_fields, "slug", "subdistrict", "is_demo", "demo_note"]
 
     @admin.display(description=_("district"), ordering="subdistrict__district__code")
     def district_name(self, obj: Community) -> str:
@@ -148,22 +165,37 @@ class GateInline(admin.TabularInline):
     """Where the compound opens to the street: the walks of the coverage reports start here."""
 
     model = CompoundGate
-    fields = ["name", "latitude", "longitude"]
+    form = PointForm
+    fields = ["name", "point_system", "latitude", "longitude"]
     extra = 0
 
 
 @admin.register(ResidentialCompound)
-class ResidentialCompoundAdmin(CommunityScopedAdmin):
+class ResidentialCompoundAdmin(SheetAdmin, PointAdmin, CommunityScopedAdmin):
+    sheet = compound_sheet.KIND
     list_display = ["name", "community", "population", "households", "is_demo"]
     list_filter = ["community__subdistrict__district", "is_demo"]
     list_select_related = ["community"]
     search_fields = ["name", "community__name"]
     # A plain select: staff are offered their own community only, so there is nothing to search.
-    fields = ["name", "community", "population", "households", "latitude", "longitude", "is_demo"]
+    fields = [
+        "name",
+        "community",
+        "population",
+        "households",
+        "point_system",
+        "latitude",
+        "longitude",
+        "point_map",
+        "is_demo",
+    ]
+    readonly_fields = ["point_map"]
     inlines = [GateInline]
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if access.scope_for(request.user).everything else ["is_demo"]
+        if access.scope_for(request.user).everything:
+            return self.readonly_fields
+        return [*self.readonly_fields, "is_demo"]
 
     def get_list_filter(self, request):
         # Filtering by district means nothing to staff who see one community.
