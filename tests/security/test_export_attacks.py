@@ -103,6 +103,26 @@ EXPORTS = [
         lambda w: reverse("admin:facilities_facility_template"),
         XLSX,
     ),
+    *(
+        Export(
+            f"{title} ({kind.upper()})",
+            "staff_a",
+            lambda w, url=url, kind=kind: reverse(url, args=[kind]),
+            XLSX if kind == "xlsx" else CSV,
+        )
+        for title, url in (
+            ("compound list", "admin:communities_residentialcompound_export"),
+            ("idle room list", "admin:facilities_idleroom_export"),
+        )
+        for kind in ("xlsx", "csv")
+    ),
+    *(
+        Export(f"{title} template", "staff_a", lambda w, url=url: reverse(url), XLSX)
+        for title, url in (
+            ("compound list", "admin:communities_residentialcompound_template"),
+            ("idle room list", "admin:facilities_idleroom_template"),
+        )
+    ),
     Export(
         "coverage report workbook",
         "official",
@@ -128,7 +148,6 @@ NOT_IN_ANY_EXPORT = {
     "communities.Community.description": "a community's profile, shown on its page only",
     "communities.Community.office_address": "a community's profile, shown on its page only",
     "communities.Community.demo_note": "a mark on demo data, shown on pages only",
-    "communities.CompoundGate.name": "a gate is where walks start: the reports name compounds",
     "facilities.Category.name_en": "sheets name categories in Chinese, their format's language",
     "facilities.Category.words": "everyday search words, used by the search only",
     "facilities.HoursException.note": "a closure's note: the resource list holds weekly hours",
