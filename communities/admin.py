@@ -7,7 +7,7 @@ from django.http import Http404
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
-from communities import access, roles, two_factor
+from communities import access, community_sheets, roles, two_factor
 from communities import sheets as compound_sheet
 from communities.models import (
     Community,
@@ -103,7 +103,8 @@ class CompoundInline(admin.TabularInline):
 
 
 @admin.register(Community)
-class CommunityAdmin(PointAdmin, CommunityScopedAdmin):
+class CommunityAdmin(SheetAdmin, PointAdmin, CommunityScopedAdmin):
+    sheet = community_sheets.KIND
     list_display = [
         "name",
         "subdistrict",

@@ -555,7 +555,7 @@ class PointCheck:
     def _why(self, district_id: int, lat: float, lng: float, system: str) -> str | None:
         bounds = self.bounds.get(district_id)
         if bounds is None:
-            return self._in_china(lat, lng, system)
+            return self.in_china(lat, lng, system)
         if self.wide[district_id].contains(coords.to_wgs84(lat, lng, system)):
             return None
         return coords.likely_cause(lat, lng, system, bounds) or coords.OUTSIDE % {
@@ -565,7 +565,7 @@ class PointCheck:
         }
 
     @staticmethod
-    def _in_china(lat: float, lng: float, system: str) -> str | None:
+    def in_china(lat: float, lng: float, system: str) -> str | None:
         if coords.in_china(lat, lng):
             return None
         values = {"lat": lat, "lng": lng, "given": coords.System(system).label}
