@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from communities import access
@@ -414,11 +414,12 @@ def _kind():
             "anything is saved."
         ),
         file_label=_("Community list file"),
-        changed_words=("%(rows)s community changes", "%(rows)s communities change"),
-        new_words=("%(rows)s new row", "%(rows)s new rows"),
-        unchanged_words=(
-            "%(rows)s row stays as it is",
-            "%(rows)s rows stay as they are",
+        changed_words=ngettext_lazy(
+            "%(rows)s community changes", "%(rows)s communities change", "rows"
+        ),
+        new_words=ngettext_lazy("%(rows)s new row", "%(rows)s new rows", "rows"),
+        unchanged_words=ngettext_lazy(
+            "%(rows)s row stays as it is", "%(rows)s rows stay as they are", "rows"
         ),
         new_columns=(
             (_("District"), lambda row: row.district.name),

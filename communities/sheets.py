@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Q
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from communities import access
@@ -458,11 +458,12 @@ def _kind():
             "here: you will see every row as new, changed or unchanged before anything is saved."
         ),
         file_label=_("Compound list file"),
-        changed_words=("%(rows)s compound changes", "%(rows)s compounds change"),
-        new_words=("%(rows)s new compound", "%(rows)s new compounds"),
-        unchanged_words=(
-            "%(rows)s compound stays as it is",
-            "%(rows)s compounds stay as they are",
+        changed_words=ngettext_lazy(
+            "%(rows)s compound changes", "%(rows)s compounds change", "rows"
+        ),
+        new_words=ngettext_lazy("%(rows)s new compound", "%(rows)s new compounds", "rows"),
+        unchanged_words=ngettext_lazy(
+            "%(rows)s compound stays as it is", "%(rows)s compounds stay as they are", "rows"
         ),
         new_columns=(
             (_("Name"), lambda row: row.name),

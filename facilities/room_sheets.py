@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from communities import access
@@ -425,11 +425,12 @@ def _kind():
             "before anything is saved."
         ),
         file_label=_("Idle room list file"),
-        changed_words=("%(rows)s idle room changes", "%(rows)s idle rooms change"),
-        new_words=("%(rows)s new idle room", "%(rows)s new idle rooms"),
-        unchanged_words=(
-            "%(rows)s idle room stays as it is",
-            "%(rows)s idle rooms stay as they are",
+        changed_words=ngettext_lazy(
+            "%(rows)s idle room changes", "%(rows)s idle rooms change", "rows"
+        ),
+        new_words=ngettext_lazy("%(rows)s new idle room", "%(rows)s new idle rooms", "rows"),
+        unchanged_words=ngettext_lazy(
+            "%(rows)s idle room stays as it is", "%(rows)s idle rooms stay as they are", "rows"
         ),
         new_columns=(
             (_("Name"), lambda row: row.name),

@@ -37,7 +37,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Func, Q, Value
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from communities import access
@@ -1088,11 +1088,12 @@ def _kind():
             "changed or unchanged before anything is saved."
         ),
         file_label=_("Resource list file"),
-        changed_words=("%(rows)s facility changes", "%(rows)s facilities change"),
-        new_words=("%(rows)s new facility", "%(rows)s new facilities"),
-        unchanged_words=(
-            "%(rows)s facility stays as it is",
-            "%(rows)s facilities stay as they are",
+        changed_words=ngettext_lazy(
+            "%(rows)s facility changes", "%(rows)s facilities change", "rows"
+        ),
+        new_words=ngettext_lazy("%(rows)s new facility", "%(rows)s new facilities", "rows"),
+        unchanged_words=ngettext_lazy(
+            "%(rows)s facility stays as it is", "%(rows)s facilities stay as they are", "rows"
         ),
         new_columns=(
             (_("Name"), lambda row: row.name),

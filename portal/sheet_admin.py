@@ -32,7 +32,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, re_path, reverse
 from django.utils.http import content_disposition_header
 from django.utils.timezone import localdate
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -55,10 +55,10 @@ class SheetKind:
     import_title: str
     intro: str  # what the import page says before a file is chosen
     file_label: str
-    # ngettext pairs, each with %(rows)s: rows that change, new rows, rows left as they are.
-    changed_words: tuple[str, str]
-    new_words: tuple[str, str]
-    unchanged_words: tuple[str, str]
+    # ngettext_lazy(…, "rows") each: rows that change, new rows, rows left as they are.
+    changed_words: object
+    new_words: object
+    unchanged_words: object
     # The new rows' table: (header, function of a row plan → cell).
     new_columns: tuple[tuple[str, Callable], ...] = ()
     # Whether a user may use the pages at all, beyond the admin's change permission.
@@ -200,8 +200,8 @@ def _page(request, model_admin, form, plan=None, digest="") -> TemplateResponse:
     if plan is not None:
         changed, new, unchanged = plan.changed_rows, plan.new_rows, plan.unchanged_rows
 
-        def words(pair, rows):
-            return ngettext(*pair, len(rows)) % {"rows": len(rows)}
+        def words(lazy, rows):
+            return lazy % {"rows": len(rows)}
 
         context.update(
             changed=changed,
