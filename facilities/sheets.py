@@ -532,16 +532,8 @@ class _Places:
             matching.terms_for(c.code, c.name_zh, c.name_en, tuple(c.word_list))
             for c in self.categories.values()
         ]
-        self.communities = {
-            c.pk: c
-            for c in access.editable(
-                Community.objects.select_related("subdistrict__district"), user
-            )
-        }
-        self._by_slug = {c.slug: c for c in self.communities.values()}
-        self._by_name: dict[str, list[Community]] = {}
-        for c in self.communities.values():
-            self._by_name.setdefault(c.name, []).append(c)
+        self.places = sheets.Communities(user)
+        self.communities = self.places.by_pk
         with translation.override("zh-hans"):
             self.status_words = {value: str(label) for value, label in Facility.Status.choices}
             holiday_labels = {str(label): value for value, label in Facility.HolidayRule.choices}
@@ -574,16 +566,7 @@ class _Places:
         return self._holiday_by_text.get(text or HOLIDAY_WORDS[Facility.HolidayRule.USUAL])
 
     def community_label(self, community_id: int) -> str:
-        """The community's name, or its slug where two of the user's communities share it."""
-        community = self.communities[community_id]
-        return community.name if len(self._by_name[community.name]) == 1 else community.slug
-
-    def community(self, text: str) -> tuple[Community | None, bool]:
-        """(community, ambiguous) for a cell: a slug, or a name unique among the user's."""
-        if text in self._by_slug:
-            return self._by_slug[text], False
-        named = self._by_name.get(text, [])
-        return (named[0] if len(named) == 1 else None), len(named) > 1
+        return self.places.label(community_id)
 
     def row(self, facility: Facility, hours: Iterable[WeeklyRange], other_ids: Iterable[int]):
         """The facility as the sheet's cells in column order, typed for XLSX: numbers stay
@@ -626,7 +609,6 @@ class _Existing:
     hours: dict[int, list[tuple[int, WeeklyRange]]]  # facility → [(OpeningHours pk, range)]
     others: dict[int, set[int]]
     outside: dict[str, str]  # slug of a facility elsewhere → its community's name
-    outside_communities: set[str]  # names and slugs of communities elsewhere
 
 
 def _load_existing(plan: Plan, places: _Places, user, lock: bool) -> _Existing:
@@ -654,21 +636,13 @@ def _load_existing(plan: Plan, places: _Places, user, lock: bool) -> _Existing:
     if slugs - by_slug.keys():
         elsewhere = Facility.objects.filter(slug__in=slugs - by_slug.keys())
         outside = dict(elsewhere.values_list("slug", "community__name"))
-    labels = {r.cells["community"] for r in plan.rows} - {""}
-    unknown = {text for text in labels if places.community(text) == (None, False)}
-    outside_communities = set()
-    if unknown:
-        elsewhere = Community.objects.filter(Q(name__in=unknown) | Q(slug__in=unknown))
-        outside_communities = {
-            text for pair in elsewhere.values_list("name", "slug") for text in pair
-        }
+    places.places.learn_elsewhere(r.cells["community"] for r in plan.rows)
     return _Existing(
         by_slug=by_slug,
         by_pair={(f.community_id, f.name): f for f in found},
         hours=hours,
         others=others,
         outside=outside,
-        outside_communities=outside_communities,
     )
 
 
@@ -692,10 +666,7 @@ def plan_import(sheet: Sheet, filename: str, user, *, can_add: bool, lock: bool 
     return plan
 
 
-def _not_yours(community_name: str) -> str:
-    return gettext("This community is not yours to change: %(community)s") % {
-        "community": community_name
-    }
+_not_yours = sheets.not_yours
 
 
 def _match(row: RowPlan, places: _Places, existing: _Existing) -> None:
@@ -714,29 +685,10 @@ def _match(row: RowPlan, places: _Places, existing: _Existing) -> None:
                 )
                 % {"key": slug},
             )
-    if label:
-        row.community, ambiguous = places.community(label)
-        if ambiguous:
-            row.bad(
-                "community",
-                gettext(
-                    "Several of your communities are called “%(name)s”: write the community's "
-                    "URL name instead, as an export does."
-                )
-                % {"name": label},
-            )
-        elif row.community is None and label in existing.outside_communities:
-            row.bad("community", _not_yours(label))
-        elif row.community is None:
-            row.bad(
-                "community", gettext("There is no community called “%(name)s”.") % {"name": label}
-            )
-    elif row.existing is not None:
-        row.community = places.communities[row.existing.community_id]
-    elif len(places.communities) == 1:
-        row.community = next(iter(places.communities.values()))  # staff of one community
+    if label or row.existing is None:
+        row.community = places.places.read(row)  # the only one, for staff of one community
     else:
-        row.bad("community", str(_FILL_IN))
+        row.community = places.communities[row.existing.community_id]
     if row.existing is None and not slug and row.community is not None:
         row.existing = existing.by_pair.get((row.community.pk, row.name))
 
@@ -935,34 +887,6 @@ def _decide(row: RowPlan, plan: Plan, places: _Places, existing: _Existing, can_
 # --- Writing it ------------------------------------------------------------------------------
 
 
-def _update_facilities(facilities: list[Facility]) -> None:
-    """One ``UPDATE … FROM (VALUES …)`` per thousand facilities. Django's bulk_update writes a
-    CASE per row and field instead: for 5,000 rows of 22 fields it took 41 s here, this 1.9 s."""
-    fields = [Facility._meta.get_field(name) for name in UPDATED_FIELDS]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    # Cast each column back to its type: VALUES of quoted literals are text.
-    assignments = ", ".join(
-        f"{quote(f.column)} = v.{quote(f.column)}::{f.db_type(connection)}" for f in fields
-    )
-    sql = (
-        f"UPDATE {quote(Facility._meta.db_table)} AS t SET {assignments} "
-        f"FROM (VALUES {{values}}) AS v(id, {columns}) WHERE t.id = v.id"
-    )
-    one_row = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
-    with connection.cursor() as cursor:
-        for batch in itertools.batched(facilities, BATCH, strict=False):
-            params = [
-                value
-                for facility in batch
-                for value in (
-                    facility.pk,
-                    *(f.get_db_prep_save(getattr(facility, f.attname), connection) for f in fields),
-                )
-            ]
-            cursor.execute(sql.format(values=", ".join([one_row] * len(batch))), params)
-
-
 def _insert_hours(rows: list[tuple[int, int, time, time]]) -> None:
     """(facility id, weekday, opens, closes) rows as INSERTs of four arrays, a thousand rows
     each: a new sheet of 5,000 facilities brings some 36,000 ranges, which bulk_create took 3.0 s
@@ -993,7 +917,7 @@ def apply(plan: Plan) -> dict[str, int]:
     now = timezone.now()
     for row in changed:
         row.facility.updated_at = now
-    _update_facilities([r.facility for r in changed if r.fields_changed])
+    sheets.update_rows([r.facility for r in changed if r.fields_changed], UPDATED_FIELDS)
     only_parts = [r.facility.pk for r in changed if not r.fields_changed]
     Facility.objects.filter(pk__in=only_parts).update(updated_at=now)
 
