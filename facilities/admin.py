@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from communities import access
 from communities.admin import CommunityScopedAdmin
+from communities.points import PointAdmin, PointForm
 from facilities import images, menus, photos, sheets
 from facilities.models import (
     Category,
@@ -181,7 +182,7 @@ class MealInline(ScopedInline, admin.TabularInline):
         return super().get_queryset(request).filter(date__gte=since).order_by("date", "kind")
 
 
-class FacilityForm(forms.ModelForm):
+class FacilityForm(PointForm):
     def clean_slug(self) -> str | None:
         # Facility.save() makes the slug from the name when there is none. Left as "", the
         # not-empty constraint would refuse the form before save() could; None is skipped by that
@@ -190,7 +191,7 @@ class FacilityForm(forms.ModelForm):
 
 
 @admin.register(Facility)
-class FacilityAdmin(SheetAdmin, CommunityScopedAdmin):
+class FacilityAdmin(PointAdmin, SheetAdmin, CommunityScopedAdmin):
     sheet = sheets.KIND
     form = FacilityForm
     list_display = ["name", "category", "community", "status", "address", "is_demo"]
@@ -203,7 +204,7 @@ class FacilityAdmin(SheetAdmin, CommunityScopedAdmin):
     ]
     list_select_related = ["category", "community"]
     search_fields = ["name", "slug", "address", "operator", "community__name"]
-    readonly_fields = ["updated_at"]
+    readonly_fields = ["updated_at", "point_map"]
     actions = ["copy_menus_to_next_week", "close_for_a_while"]
 
     @admin.action(description=_("Close for a while (residents see it)"), permissions=["change"])
@@ -276,7 +277,20 @@ class FacilityAdmin(SheetAdmin, CommunityScopedAdmin):
 
     fieldsets = [
         (None, {"fields": ["name", "slug", "category", "other_categories"]}),
-        (_("Where"), {"fields": ["community", "address", "phone", "latitude", "longitude"]}),
+        (
+            _("Where"),
+            {
+                "fields": [
+                    "community",
+                    "address",
+                    "phone",
+                    "point_system",
+                    "latitude",
+                    "longitude",
+                    "point_map",
+                ]
+            },
+        ),
         (
             _("Status and dates"),
             {"fields": ["status", "planned_opening", "opened_on", "updated_at"]},
@@ -377,10 +391,31 @@ class MealAdmin(CommunityScopedAdmin):
 
 
 @admin.register(IdleRoom)
-class IdleRoomAdmin(CommunityScopedAdmin):
+class IdleRoomAdmin(PointAdmin, CommunityScopedAdmin):
     list_display = ["name", "community", "floor_area", "owner", "available_from"]
     list_filter = ["community__subdistrict__district", "available_from"]
     search_fields = ["name", "owner", "community__name"]
     list_select_related = ["community"]
     autocomplete_fields = ["community"]
     formfield_overrides = _SMALL_TEXTAREA
+    fields = [
+        "name",
+        "community",
+        "floor_area",
+        "owner",
+        "available_from",
+        "services",
+        "notes",
+        "address",
+        "point_system",
+        "latitude",
+        "longitude",
+        "point_map",
+    ]
+    readonly_fields = ["point_map"]
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "services":
+            # Ticks, as for a facility's further categories.
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+        return super().formfield_for_manytomany(db_field, request, **kwargs)

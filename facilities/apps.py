@@ -39,3 +39,9 @@ class FacilitiesConfig(AppConfig):
             sender=self.get_model("Facility").other_categories.through,
             dispatch_uid="bump.Facility.other_categories",
         )
+
+        # The back office's point forms show a community's map with its streets and facilities.
+        from communities import points
+        from facilities import point_map
+
+        points.draw_maps_with(point_map.draw)

@@ -4,9 +4,12 @@ Plain functions and frozen dataclasses, no ORM, request or template: a view turn
 compounds into ``Place`` values, ``layout`` places them on a canvas, and
 ``templates/facilities/includes/map.html`` draws the ``MapView`` it returns.
 
-The projection is a local equirectangular one centred on the subject, north up, with the metres
-of ``portal.lib.geo``; over the kilometre or two the map spans it is as exact as the distances the
+The projection (``Projection``) is a local equirectangular one, north up, with the metres of
+``portal.lib.geo``; over the kilometre or two the map spans it is as exact as the distances the
 portal shows. Every distance is a straight line from the subject (``geo.distance_m``).
+
+``fitted`` lays out a whole area instead (a community, for the back office to pick a point on):
+no walking circles or distances, and the canvas's ``bounds`` to undo the projection with.
 """
 
 import unicodedata
@@ -17,6 +20,7 @@ from math import cos, radians
 import numpy as np
 
 from portal.lib import clip, geo
+from portal.lib.coords import Bounds
 
 FACILITY = "facility"
 COMPOUND = "compound"
@@ -142,6 +146,9 @@ class MapView:
     # The streets under everything, as SVG path data in whole pixels (main roads apart).
     streets_major: str = ""
     streets_minor: str = ""
+    # The canvas's edges in degrees: the projection is linear in latitude and in longitude, so a
+    # script turns a click back into a point from these alone (the back office's point picker).
+    bounds: Bounds | None = None
 
     @property
     def walked(self) -> bool:
@@ -195,6 +202,55 @@ class MapView:
         ]
 
 
+@dataclass(frozen=True)
+class Projection:
+    """North up, equirectangular about ``centre``: ``scale`` px per metre, with ``centre`` drawn
+    at (``cx``, ``cy``). Linear in latitude and in longitude, so it is undone from the canvas's
+    ``bounds`` alone."""
+
+    centre: geo.Point
+    scale: float  # px per metre
+    cx: float
+    cy: float
+
+    @property
+    def cos_lat(self) -> float:
+        return cos(radians(self.centre[0]))
+
+    def xy(self, point: geo.Point) -> tuple[float, float]:
+        north = (point[0] - self.centre[0]) * geo.METRES_PER_DEGREE
+        east = (point[1] - self.centre[1]) * geo.METRES_PER_DEGREE * self.cos_lat
+        return self.cx + east * self.scale, self.cy - north * self.scale
+
+    def streets(
+        self, streets: Sequence[tuple[geo.Point, geo.Point, bool]], width: int, height: int
+    ) -> tuple[str, str]:
+        """SVG path data of the main roads and of the other streets, cut to the canvas."""
+
+        def path(major: bool) -> str:
+            ends = np.array([(*a, *b) for a, b, big in streets if big == major], dtype=float)
+            if not len(ends):
+                return ""
+            # Projected all at once: a city block's map has a thousand segments.
+            north = (ends[:, [0, 2]] - self.centre[0]) * geo.METRES_PER_DEGREE
+            east = (ends[:, [1, 3]] - self.centre[1]) * geo.METRES_PER_DEGREE * self.cos_lat
+            x, y = self.cx + east * self.scale, self.cy - north * self.scale
+            return clip.path(np.column_stack([x[:, 0], y[:, 0], x[:, 1], y[:, 1]]), width, height)
+
+        return path(True), path(False)
+
+    def bounds(self, width: int, height: int) -> Bounds:
+        """The canvas's edges: (0, 0) is its north-west corner, (width, height) its south-east."""
+        per_degree = geo.METRES_PER_DEGREE * self.scale
+        lat, lng = self.centre
+        return Bounds(
+            south=lat - (height - self.cy) / per_degree,
+            west=lng - self.cx / (per_degree * self.cos_lat),
+            north=lat + self.cy / per_degree,
+            east=lng + (width - self.cx) / (per_degree * self.cos_lat),
+        )
+
+
 def layout(
     subject: Place,
     others: Sequence[Place],
@@ -215,14 +271,13 @@ def layout(
         raise ValueError("the subject of a map is a facility")
     if min(width, height) < 4 * MARGIN:
         raise ValueError(f"a {width}×{height} canvas is too small for a map")
-    scale = (min(width, height) / 2 - MARGIN) / radius_m  # px per metre
     cx, cy = width / 2, height / 2
-    cos_lat = cos(radians(subject.latitude))
+    projection = Projection(subject.point, (min(width, height) / 2 - MARGIN) / radius_m, cx, cy)
+    scale = projection.scale
 
     def project(place: Place) -> tuple[float, float]:
-        north = (place.latitude - subject.latitude) * geo.METRES_PER_DEGREE
-        east = (place.longitude - subject.longitude) * geo.METRES_PER_DEGREE * cos_lat
-        return round(cx + east * scale, 1), round(cy - north * scale, 1)
+        x, y = projection.xy(place.point)
+        return round(x, 1), round(y, 1)
 
     # Within the map by straight line (that is what it can draw); shown and ordered by the walk
     # where one is known.
@@ -244,29 +299,87 @@ def layout(
     rings = tuple(
         (metres, round(metres * scale, 1)) for metres in RING_METRES if metres <= radius_m
     )
+    view = _frame(projection, width, height, radius_m, streets, rings)
+
+    unlabelled = [_unlabelled(subject, cx, cy, 0)]
+    unlabelled += [_unlabelled(p, *project(p), d) for d, p in kept]
+    taken = view.fixed_boxes() + [_inflate(m.box, 2) for m in unlabelled]
+    ring_labels = []
+    for metres, px in rings:
+        if slot := _free_ring_slot(metres, cx, cy, px, taken, width, height):
+            ring_labels.append((metres, *slot))
+            taken.append(_label_box(_ring_text(metres), *slot, SMALL_FONT))
+    return replace(
+        view, markers=_labelled(unlabelled, taken, width, height), ring_labels=tuple(ring_labels)
+    )
+
+
+def fitted(
+    subject: Place,
+    others: Sequence[Place],
+    *,
+    width: int = 640,
+    height: int = 400,
+    pad_m: float = 100,
+    least_span_m: float = 400,
+    reach_m: float = 1000,
+    streets: Sequence[tuple[geo.Point, geo.Point, bool]] = (),
+) -> MapView:
+    """A map of an area rather than of a subject's surroundings: every one of ``others`` on the
+    canvas with ``pad_m`` to spare on each side, at least ``least_span_m`` across, north up, no
+    walking circles, no distances. The back office draws a community on it to pick a point from
+    (``MapView.bounds`` undo the projection).
+
+    The subject (a star) widens the area when it lies within ``reach_m`` of the others' box;
+    farther away (a point typed wrong) it would shrink them to specks, so it is left off the
+    canvas instead.
+    """
+    if subject.kind != FACILITY:
+        raise ValueError("the subject of a map is a facility")
+    if min(width, height) < 4 * MARGIN:
+        raise ValueError(f"a {width}×{height} canvas is too small for a map")
+    points = [p.point for p in others]
+    if not points or Bounds.around(points).enlarged(reach_m).contains(subject.point):
+        points.append(subject.point)
+    area = Bounds.around(points)
+    centre = ((area.south + area.north) / 2, (area.west + area.east) / 2)
+    span_north = geo.distance_m((area.south, centre[1]), (area.north, centre[1]))
+    span_east = geo.distance_m((centre[0], area.west), (centre[0], area.east))
+    scale = min(
+        width / max(span_east + 2 * pad_m, least_span_m),
+        height / max(span_north + 2 * pad_m, least_span_m),
+    )
+    projection = Projection(centre, scale, width / 2, height / 2)
+    radius_m = round(min(width, height) / 2 / scale)
+    view = _frame(projection, width, height, radius_m, streets)
+
+    def unlabelled(place: Place) -> Marker:
+        x, y = projection.xy(place.point)
+        return _unlabelled(place, round(x, 1), round(y, 1), 0)
+
+    markers = [unlabelled(subject), *(unlabelled(p) for p in others)]
+    taken = view.fixed_boxes() + [_inflate(m.box, 2) for m in markers]
+    return replace(view, markers=_labelled(markers, taken, width, height))
+
+
+def _frame(
+    projection: Projection,
+    width: int,
+    height: int,
+    radius_m: int,
+    streets: Sequence[tuple[geo.Point, geo.Point, bool]],
+    rings: tuple[tuple[int, float], ...] = (),
+) -> MapView:
+    """A map with its streets, scale bar and north arrow, and nothing placed on it yet."""
+    scale = projection.scale
     # The longest round length that takes at most a quarter of the width.
     bar_m = max(
         (m for m in SCALE_BAR_METRES if m * scale <= width / 4), default=SCALE_BAR_METRES[0]
     )
-
-    def path(major: bool) -> str:
-        ends = np.array([(*a, *b) for a, b, big in streets if big == major], dtype=float)
-        if not len(ends):
-            return ""
-        # Projected all at once: a city block's map has a thousand segments.
-        north = (ends[:, [0, 2]] - subject.latitude) * geo.METRES_PER_DEGREE
-        east = (ends[:, [1, 3]] - subject.longitude) * geo.METRES_PER_DEGREE * cos_lat
-        x, y = cx + east * scale, cy - north * scale
-        return clip.path(np.column_stack([x[:, 0], y[:, 0], x[:, 1], y[:, 1]]), width, height)
-
-    def project_point(point: geo.Point) -> tuple[float, float]:
-        north = (point[0] - subject.latitude) * geo.METRES_PER_DEGREE
-        east = (point[1] - subject.longitude) * geo.METRES_PER_DEGREE * cos_lat
-        return cx + east * scale, cy - north * scale
-
-    view = MapView(
-        streets_major=path(True),
-        streets_minor=path(False),
+    major, minor = projection.streets(streets, width, height)
+    return MapView(
+        streets_major=major,
+        streets_minor=minor,
         width=width,
         height=height,
         markers=(),
@@ -279,16 +392,15 @@ def layout(
         scale_bar_y=height - SCALE_BAR_BOTTOM,
         north_x=width - NORTH_RIGHT,
         north_y=NORTH_TOP,
+        bounds=projection.bounds(width, height),
     )
 
-    unlabelled = [_unlabelled(subject, cx, cy, 0)]
-    unlabelled += [_unlabelled(p, *project(p), d) for d, p in kept]
-    taken = view.fixed_boxes() + [_inflate(m.box, 2) for m in unlabelled]
-    ring_labels = []
-    for metres, px in rings:
-        if slot := _free_ring_slot(metres, cx, cy, px, taken, width, height):
-            ring_labels.append((metres, *slot))
-            taken.append(_label_box(_ring_text(metres), *slot, SMALL_FONT))
+
+def _labelled(
+    unlabelled: list[Marker], taken: list[Box], width: int, height: int
+) -> tuple[Marker, ...]:
+    """The markers with their labels placed, in order, each where it overlaps nothing placed
+    before it (``taken``, which grows)."""
     markers = []
     for marker in unlabelled:
         text = _shorten(marker.place.label, marker.font_size, LABEL_MAX_WIDTH)
@@ -299,8 +411,7 @@ def layout(
         x, y, anchor = slot
         taken.append(_label_box(text, x, y, anchor, marker.font_size))
         markers.append(replace(marker, label_x=x, label_y=y, label_anchor=anchor, label_text=text))
-
-    return replace(view, markers=tuple(markers), ring_labels=tuple(ring_labels))
+    return tuple(markers)
 
 
 def _free_ring_slot(
