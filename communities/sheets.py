@@ -299,37 +299,14 @@ def _validate(row: CompoundRow) -> None:
 
 
 def _check_names(plan: Plan, existing: _Existing) -> None:
-    """Two rows that are one compound, two of a community's compounds with one name, or a
-    rename into the name of another compound of the community."""
-    first_of: dict[int, CompoundRow] = {}
-    first_of_name: dict[tuple[int, str], CompoundRow] = {}
-    in_sheet = {r.existing.pk for r in plan.rows if r.existing is not None}
-    for row in plan.rows:
-        if row.existing is not None:
-            first = first_of.setdefault(row.existing.pk, row)
-            if first is not row:
-                row.bad(
-                    "id" if row.cells["id"] else "name",
-                    gettext("Row %(row)d is the same compound already.") % {"row": first.number},
-                )
-                continue
-        if row.community is None or not row.name:
-            continue
-        pair = (row.community.pk, row.name)
-        first = first_of_name.setdefault(pair, row)
-        holder = existing.by_pair.get(pair)
-        if first is not row:
-            row.bad(
-                "name",
-                gettext("Row %(row)d already has a compound “%(name)s” in %(community)s.")
-                % {"row": first.number, "name": row.name, "community": row.community.name},
-            )
-        elif holder is not None and holder.pk not in in_sheet:
-            row.bad(
-                "name",
-                gettext("%(community)s already has a compound called “%(name)s” (编号 %(key)s).")
-                % {"community": row.community.name, "name": row.name, "key": holder.pk},
-            )
+    sheets.check_names(
+        plan,
+        existing.by_pair,
+        key="id",
+        same=gettext("Row %(row)d is the same compound already."),
+        twice=gettext("Row %(row)d already has a compound “%(name)s” in %(community)s."),
+        taken=gettext("%(community)s already has a compound called “%(name)s” (编号 %(key)s)."),
+    )
 
 
 def _check_points(plan: Plan) -> None:

@@ -274,35 +274,14 @@ def _validate(row: RoomRow, lists: _Lists) -> None:
 
 
 def _check_names(plan: Plan, lists: _Lists) -> None:
-    first_of: dict[int, RoomRow] = {}
-    first_of_name: dict[tuple[int, str], RoomRow] = {}
-    in_sheet = {r.existing.pk for r in plan.rows if r.existing is not None}
-    for row in plan.rows:
-        if row.existing is not None:
-            first = first_of.setdefault(row.existing.pk, row)
-            if first is not row:
-                row.bad(
-                    "id" if row.cells["id"] else "name",
-                    gettext("Row %(row)d is the same idle room already.") % {"row": first.number},
-                )
-                continue
-        if row.community is None or not row.name:
-            continue
-        pair = (row.community.pk, row.name)
-        first = first_of_name.setdefault(pair, row)
-        holder = lists.by_pair.get(pair)
-        if first is not row:
-            row.bad(
-                "name",
-                gettext("Row %(row)d already has an idle room “%(name)s” in %(community)s.")
-                % {"row": first.number, "name": row.name, "community": row.community.name},
-            )
-        elif holder is not None and holder.pk not in in_sheet:
-            row.bad(
-                "name",
-                gettext("%(community)s already has an idle room called “%(name)s” (编号 %(key)s).")
-                % {"community": row.community.name, "name": row.name, "key": holder.pk},
-            )
+    sheets.check_names(
+        plan,
+        lists.by_pair,
+        key="id",
+        same=gettext("Row %(row)d is the same idle room already."),
+        twice=gettext("Row %(row)d already has an idle room “%(name)s” in %(community)s."),
+        taken=gettext("%(community)s already has an idle room called “%(name)s” (编号 %(key)s)."),
+    )
 
 
 def _check_points(plan: Plan) -> None:

@@ -803,37 +803,15 @@ def _validate(row: RowPlan, places: _Places) -> None:
 
 
 def _check_names(plan: Plan, by_pair: dict[tuple[int, str], Facility]) -> None:
-    """Two rows that are one facility, two of a community's facilities with one name, or a
-    rename into the name of another facility of the community."""
-    first_of_facility: dict[int, RowPlan] = {}
-    first_of_name: dict[tuple[int, str], RowPlan] = {}
-    in_sheet = {r.existing.pk for r in plan.rows if r.existing is not None}
-    for row in plan.rows:
-        if row.existing is not None:
-            first = first_of_facility.setdefault(row.existing.pk, row)
-            if first is not row:
-                row.bad(
-                    "slug" if row.cells["slug"] else "name",
-                    gettext("Row %(row)d is the same facility already.") % {"row": first.number},
-                )
-                continue
-        if row.community is None or not row.name:
-            continue
-        pair = (row.community.pk, row.name)
-        first = first_of_name.setdefault(pair, row)
-        holder = by_pair.get(pair)
-        if first is not row:
-            row.bad(
-                "name",
-                gettext("Row %(row)d already has a facility “%(name)s” in %(community)s.")
-                % {"row": first.number, "name": row.name, "community": row.community.name},
-            )
-        elif holder is not None and holder.pk not in in_sheet:
-            row.bad(
-                "name",
-                gettext("%(community)s already has a facility called “%(name)s” (编号 %(key)s).")
-                % {"community": row.community.name, "name": row.name, "key": holder.slug},
-            )
+    sheets.check_names(
+        plan,
+        by_pair,
+        key="slug",
+        same=gettext("Row %(row)d is the same facility already."),
+        twice=gettext("Row %(row)d already has a facility “%(name)s” in %(community)s."),
+        taken=gettext("%(community)s already has a facility called “%(name)s” (编号 %(key)s)."),
+        holder_key=lambda holder: holder.slug,
+    )
 
 
 def _check_points(plan: Plan) -> None:

@@ -850,3 +850,40 @@ def parse_gates(text: str) -> list[tuple[str, float, float]]:
 
 def format_gates(gates: Iterable[tuple[str, float, float]]) -> str:
     return "；".join(f"{name} {lat},{lng}".strip() for name, lat, lng in gates)
+
+
+def check_names(
+    plan: Plan,
+    by_pair: dict,
+    *,
+    key: str,
+    same: str,
+    twice: str,
+    taken: str,
+    holder_key: Callable = lambda holder: holder.pk,
+) -> None:
+    """Two rows that are one row of the database, two of a community's rows with one name, or a
+    rename into the name another of the community's rows has. Rows have ``existing`` (the row
+    they change, or None), ``community`` and a name; ``by_pair`` holds the existing rows by
+    (community id, name); ``key`` is the key column. The messages, translated, take ``row``, and
+    ``name``, ``community`` and ``key``."""
+    first_of: dict[int, RowPlan] = {}
+    first_of_name: dict[tuple[int, str], RowPlan] = {}
+    in_sheet = {r.existing.pk for r in plan.rows if r.existing is not None}
+    for row in plan.rows:
+        if row.existing is not None:
+            first = first_of.setdefault(row.existing.pk, row)
+            if first is not row:
+                row.bad(key if row.cells[key] else "name", same % {"row": first.number})
+                continue
+        if row.community is None or not row.name:
+            continue
+        pair = (row.community.pk, row.name)
+        first = first_of_name.setdefault(pair, row)
+        holder = by_pair.get(pair)
+        if first is not row:
+            values = {"row": first.number, "name": row.name, "community": row.community.name}
+            row.bad("name", twice % values)
+        elif holder is not None and holder.pk not in in_sheet:
+            values = {"community": row.community.name, "name": row.name, "key": holder_key(holder)}
+            row.bad("name", taken % values)
