@@ -92,15 +92,17 @@ class WishForm(forms.ModelForm):
 
     class Meta:
         model = Wish
-        fields = ["community", "kind", "title", "text"]
+        fields = ["community", "kind", "category", "title", "text"]
         widgets = {"kind": forms.RadioSelect, "text": forms.Textarea(attrs={"rows": 6})}
         labels = {
             "community": _("Community"),
             "kind": _("What do you wish for?"),
+            "category": _("Which service is it? (if one fits)"),
             "title": _("Your wish in a few words"),
             "text": _("Tell us more"),
         }
         help_texts = {
+            "category": _("Leave it as it is if none fits: the office will read your words."),
             "title": _("For example: 书法班, 理发点, 上门助浴."),
             "text": _(
                 "Who would use it, how often, and where it would help. At most 500 characters. "
@@ -113,6 +115,7 @@ class WishForm(forms.ModelForm):
                 "invalid_choice": _("Choose a community from the list."),
             },
             "kind": {"required": _("Choose what you wish for: a course, a facility or a service.")},
+            "category": {"invalid_choice": _("Choose a service from the list.")},
             "title": {
                 "required": _("Write your wish in a few words."),
                 "max_length": _("Use at most %(limit_value)d characters for the title."),
@@ -129,6 +132,7 @@ class WishForm(forms.ModelForm):
         self.address = address
         self.fields["community"].queryset = Community.objects.all()
         self.fields["kind"].choices = Wish.Kind.choices  # radios need no empty choice
+        self.fields["category"].empty_label = _("None of these / I am not sure")
 
     def clean(self):
         data = super().clean()

@@ -56,6 +56,24 @@ def test_posting_creates_a_wish_supported_by_its_author(resident, community_a):
     assert "flash__item" in response.content.decode()  # the success message
 
 
+def test_a_resident_may_name_the_service_the_wish_asks_for(resident, community_a):
+    from facilities.models import Category
+
+    barber = Category.objects.get(code="barber")
+    client = client_for(resident)
+    html = client.get(NEW).content.decode()
+    assert f'<option value="{barber.pk}">' in html and 'id="id_category"' in html
+    client.post(NEW, wish_data(community_a, kind="service", title="理发", category=barber.pk))
+    assert Wish.objects.get().category == barber
+    # Not knowing is fine; a made-up value is refused with the rest kept.
+    client.post(NEW, wish_data(community_a, title="别的"))
+    assert Wish.objects.get(title="别的").category is None
+    response = client.post(NEW, wish_data(community_a, title="第三个", category="999999"))
+    assert response.status_code == 200
+    assert 'id="id_category_error"' in response.content.decode()
+    assert 'value="第三个"' in response.content.decode()
+
+
 def test_the_form_starts_on_the_residents_own_community(resident_profile, community_a, community_b):
     html = client_for(resident_profile.user).get(NEW).content.decode()
     assert f'<option value="{community_a.pk}" selected>' in html
