@@ -31,40 +31,14 @@ django.setup()
 
 import numpy as np  # noqa: E402
 import psycopg  # noqa: E402
-from django.core.management import call_command  # noqa: E402
+from city import ensure_city, timed  # noqa: E402
 from django.db import connection  # noqa: E402
 from scipy.spatial import cKDTree  # noqa: E402
 
-from communities.models import District, ResidentialCompound  # noqa: E402
-from facilities.management.commands.generate_city import DISTRICT_CODE  # noqa: E402
+from communities.models import ResidentialCompound  # noqa: E402
 from portal.lib import geo  # noqa: E402
 from reports import coverage  # noqa: E402
 from streets import network  # noqa: E402
-
-COMPOUNDS, FACILITIES = 20_000, 50_000
-
-
-def timed(fn, repeats: int = 1):
-    """(median seconds, last result)."""
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
-def ensure_city() -> int:
-    district = District.objects.filter(code=DISTRICT_CODE).first()
-    if (
-        district is None
-        or ResidentialCompound.objects.filter(community__subdistrict__district=district).count()
-        != COMPOUNDS
-    ):
-        print(f"generating the city ({COMPOUNDS} compounds, {FACILITIES} facilities) …")
-        call_command("generate_city", compounds=COMPOUNDS, facilities=FACILITIES)
-        district = District.objects.get(code=DISTRICT_CODE)
-    return district.pk
 
 
 def engine(district_id: int) -> coverage.Matrix:
@@ -113,7 +87,7 @@ def plain_pipeline(district_id: int) -> dict[str, int]:
 
 
 def main() -> None:
-    district_id = ensure_city()
+    district_id = ensure_city().pk
     connection.close()  # the first query count after generating is not the point
 
     full_s, matrix = timed(lambda: engine(district_id), repeats=3)

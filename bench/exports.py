@@ -14,7 +14,6 @@ Not a test: it reports.
 
 import os
 import pickle
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -26,41 +25,16 @@ import django
 
 django.setup()
 
+from city import ensure_city, timed  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.cache import cache  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.template.loader import render_to_string  # noqa: E402
 from django.utils import translation  # noqa: E402
 
-from communities.models import Community, District, ResidentialCompound  # noqa: E402
-from facilities.management.commands.generate_city import DISTRICT_CODE  # noqa: E402
+from communities.models import Community  # noqa: E402
 from reports import area_map, report_data, report_export, views  # noqa: E402
 
-COMPOUNDS, FACILITIES = 20_000, 50_000
 SERVICE = "canteen"
-
-
-def timed(fn, repeats: int = 3):
-    """(median seconds, last result)."""
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
-def ensure_city() -> District:
-    district = District.objects.filter(code=DISTRICT_CODE).first()
-    if (
-        district is None
-        or ResidentialCompound.objects.filter(community__subdistrict__district=district).count()
-        != COMPOUNDS
-    ):
-        print(f"generating the city ({COMPOUNDS} compounds, {FACILITIES} facilities) …")
-        call_command("generate_city", compounds=COMPOUNDS, facilities=FACILITIES)
-        district = District.objects.get(code=DISTRICT_CODE)
-    return district
 
 
 def shown(area: report_data.Area) -> list:
@@ -96,14 +70,14 @@ def main() -> None:
     translation.activate("zh-hans")
     district = ensure_city()
     communities = Community.objects.filter(subdistrict__district=district)
-    gather_s, area = timed(lambda: report_data.gather(communities), repeats=1)
+    gather_s, area = timed(lambda: report_data.gather(communities))
     print(
         f"the city's report area ({len(area.homes.ids):,} compounds, {len(area.spots):,} "
         f"facilities, {len(area.places):,} communities), gathered: {gather_s:.2f} s"
     )
 
-    dump_s, stored = timed(lambda: pickle.dumps(area, pickle.HIGHEST_PROTOCOL))
-    load_s, back = timed(lambda: pickle.loads(stored))
+    dump_s, stored = timed(lambda: pickle.dumps(area, pickle.HIGHEST_PROTOCOL), 3)
+    load_s, back = timed(lambda: pickle.loads(stored), 3)
     same = shown(back) == shown(area)
     print(
         f"  in the shared cache: {len(stored) / 1e6:.1f} MB; pickled in {dump_s:.2f} s, "
@@ -111,15 +85,15 @@ def main() -> None:
         f"{'yes' if same else 'NO'}"
     )
     key = "bench-exports-area"
-    set_s, _ = timed(lambda: cache.set(key, area, 60))
-    get_s, _ = timed(lambda: cache.get(key))
+    set_s, _ = timed(lambda: cache.set(key, area, 60), 3)
+    get_s, _ = timed(lambda: cache.get(key), 3)
     cache.delete(key)
     backend = settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
     print(f"  through the cache ({backend}): written in {set_s:.2f} s, read in {get_s:.2f} s")
 
     title = f"{area.label}覆盖情况报告"
     book_s, book = timed(
-        lambda: report_export.workbook(area, plan=False, code=SERVICE, k=5, title=title)
+        lambda: report_export.workbook(area, plan=False, code=SERVICE, k=5, title=title), 3
     )
 
     def tables():
@@ -131,7 +105,7 @@ def main() -> None:
             )
         ]
 
-    build_s, built = timed(tables)
+    build_s, built = timed(tables, 3)
     cells = sum(len(columns) * len(rows) for columns, rows in built)
     print(
         f"the city-wide workbook (/reports/export.xlsx, {cells:,} table cells): {book_s:.2f} s, "
@@ -149,7 +123,7 @@ def main() -> None:
                 size += len(chunk)
             return first, size
 
-        csv_s, (first, size) = timed(stream)
+        csv_s, (first, size) = timed(stream, 3)
         print(
             f"  CSV {table}: {csv_s:.2f} s streamed ({size / 1e6:.2f} MB; "
             f"first bytes after {first * 1000:.0f} ms)"
@@ -162,7 +136,7 @@ def main() -> None:
             "reports/includes/area_map.html", {"map": drawn, "title": title}
         )
 
-    map_s, (drawn, html) = timed(city_map)
+    map_s, (drawn, html) = timed(city_map, 3)
     print(
         f"the city's sites map ({SERVICE}; {drawn.group_count:,} communities drawn, as above "
         f"{area_map.GROUP_ABOVE:,} compounds, and {drawn.site_count:,} facilities): "
