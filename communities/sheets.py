@@ -130,6 +130,7 @@ FIELDS = ("name", "address", "population", "households")
 UPDATED = [*FIELDS, "community", "latitude", "longitude", "point_system"]
 
 Gate = tuple[str, float, float, str]  # (name, latitude, longitude, system given), WGS-84
+GATE_FIELDS = ("compound", "name", "latitude", "longitude", "point_system")  # key, then a Gate
 
 
 @dataclass
@@ -386,12 +387,9 @@ def apply(plan: Plan) -> dict[str, int]:
                 wanted.remove(mine)
             else:
                 gone.append(gate.pk)
-        come += [
-            CompoundGate(compound=row.compound, name=n, latitude=lat, longitude=lng, point_system=s)
-            for n, lat, lng, s in wanted
-        ]
+        come += [(row.compound.pk, *gate) for gate in wanted]
     CompoundGate.objects.filter(pk__in=gone).delete()
-    CompoundGate.objects.bulk_create(come, batch_size=sheets.BATCH)
+    sheets.insert_rows(CompoundGate, GATE_FIELDS, come)
     # Bulk statements send no signals; pages cached in between would keep the old compounds.
     transaction.on_commit(caching.bump)
     return plan.counts
