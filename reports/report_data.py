@@ -1142,16 +1142,24 @@ def _services() -> tuple[Service, ...]:
 
 
 def _rooms(area: Area) -> tuple[Room, ...]:
+    from django.contrib.postgres.aggregates import ArrayAgg
+    from django.db.models import Q
+
     from facilities.models import IdleRoom
 
-    rooms = IdleRoom.objects.filter(community_id__in=_any(p.id for p in area.places))
-    services: dict[int, list[str]] = {}
-    through = IdleRoom.services.through.objects.filter(idleroom__in=rooms)
-    for room_id, code in through.values_list("idleroom_id", "category__code"):
-        services.setdefault(room_id, []).append(code)
+    # The services each room could take ride along as an array: one query still.
+    codes = ArrayAgg(
+        "services__code",
+        filter=Q(services__isnull=False),
+        order_by="services__code",
+        default=[],
+    )
     return tuple(
-        Room(*row, services=tuple(sorted(services.get(row[0], ()))))
-        for row in rooms.order_by("community_id", "name").values_list(
+        Room(*row[:-1], services=tuple(row[-1]))
+        for row in IdleRoom.objects.filter(community_id__in=_any(p.id for p in area.places))
+        .annotate(codes=codes)
+        .order_by("community_id", "name")
+        .values_list(
             "id",
             "name",
             "community_id",
@@ -1161,6 +1169,7 @@ def _rooms(area: Area) -> tuple[Room, ...]:
             "owner",
             "available_from",
             "notes",
+            "codes",
         )
     )
 
