@@ -3,6 +3,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.forms.models import BaseInlineFormSet
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
@@ -95,9 +96,28 @@ class SubdistrictAdmin(admin.ModelAdmin):
     search_fields = ["name", "code"]
 
 
+class LabelledRows(BaseInlineFormSet):
+    """The rows of a tabular inline with every field named for assistive technology: the admin
+    heads the columns with <th>, and no <label> names the fields of a row (axe: label,
+    select-name). Each is named by its field's label and its row ("gate 2: latitude"), the
+    "delete" box too."""
+
+    def add_fields(self, form, index) -> None:
+        super().add_fields(form, index)
+        kind = self.model._meta.verbose_name
+        if index is None:  # the blank row "Add another" copies
+            row = _("new %(kind)s") % {"kind": kind}
+        else:
+            row = _("%(kind)s %(n)s") % {"kind": kind, "n": index + 1}
+        for field in form.fields.values():
+            name = _("%(row)s: %(field)s") % {"row": row, "field": field.label}
+            field.widget.attrs.setdefault("aria-label", name)
+
+
 class CompoundInline(admin.TabularInline):
     model = ResidentialCompound
     form = PointForm
+    formset = LabelledRows
     fields = ["name", "population", "households", "point_system", "latitude", "longitude"]
     extra = 0
 
@@ -167,6 +187,7 @@ class GateInline(admin.TabularInline):
 
     model = CompoundGate
     form = PointForm
+    formset = LabelledRows
     fields = ["name", "point_system", "latitude", "longitude"]
     extra = 0
 

@@ -83,11 +83,6 @@ class PointForm(forms.ModelForm):
         if not set(POINT_FIELDS) <= set(self.fields):
             return
         self.fields["point_system"].required = False
-        if self.prefix:
-            # A row of a tabular inline, whose column headings are no <label>: the fields are
-            # named for assistive technology (axe: select-name) by their labels.
-            for name in POINT_FIELDS:
-                self.fields[name].widget.attrs["aria-label"] = self.fields[name].label
         instance = self.instance
         if instance.pk is None or instance.latitude is None or instance.longitude is None:
             return

@@ -7,8 +7,8 @@ const figure = document.querySelector("[data-point-map]");
 const svg = figure && figure.querySelector("svg[data-south]");
 const form = figure && figure.closest("form");
 
-// "%(name)s" in a translated sentence, as Django writes them.
-const fill = (template, values) => template.replace(/%\((\w+)\)s/g, (_, key) => values[key]);
+// "{name}" in a translated sentence (the template's {% translate %} would double a "%").
+const fill = (template, values) => template.replace(/\{(\w+)\}/g, (_, key) => values[key]);
 
 // Every point with its fields on the page, as [prefix of the field names, what to call it]: the
 // page's own first, then each inline row that has one, new rows added by "Add another" included.
