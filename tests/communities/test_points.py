@@ -229,6 +229,16 @@ def test_a_baidu_point_typed_as_gps_near_the_edge_is_named(staff_a, district_box
     )
 
 
+def test_a_gps_point_said_to_be_from_baidu_near_the_edge_is_named(staff_a, district_box, target):
+    corner = [round(v, 6) for v in geo.offset((district_box.south, district_box.west), 100, 100)]
+    response = post_point(client_for(staff_a), target, *corner, System.BD09)
+    assert latitude_errors(response, target)[0].startswith(
+        f"{corner[0]}, {corner[1]} 按 BD-09（百度地图）在该区以外，按 WGS-84（GPS）则在该区以内"
+    )
+    # Said to be from 高德, it moves 590 m south-west: within the margin, so it is taken there.
+    assert post_point(client_for(staff_a), target, *corner, System.GCJ02).status_code == 302
+
+
 def test_an_amap_point_typed_as_gps_inside_the_district_cannot_be_told(staff_a, district_box):
     # GCJ-02 moves a point about 590 m here, less than the 800 m a point may lie beyond the
     # district's box: read as GPS, the point is taken where it lands. Choosing the system is what
