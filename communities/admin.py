@@ -19,9 +19,9 @@ from communities.models import (
     Subdistrict,
 )
 from communities.points import PointAdmin, PointForm
+from communities.sheet_admin import SheetAdmin
 from communities.signin import AdminSignInForm
 from portal import audit
-from portal.sheet_admin import SheetAdmin
 
 admin.site.site_header = _("Complete Community Portal · back office")
 admin.site.site_title = _("Complete Community Portal")

@@ -8,7 +8,7 @@ name makes or confirms the subdistrict alone, so a district's subdistricts can c
 
 The key of a community is 编号, its URL name; a row without one changes the subdistrict's
 community of the same name, else it is new. Nothing is ever deleted. The shared machinery is
-``portal.lib.sheets`` and ``portal.sheet_admin``.
+``portal.lib.sheets`` and ``communities.sheet_admin``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from communities import access
+from communities import access, sheet_places
 from communities.models import Community, District, Subdistrict
 from portal import caching
 from portal.lib import sheets
@@ -334,13 +334,15 @@ def _check_names(plan: Plan) -> None:
 
 def _check_points(plan: Plan) -> None:
     rows = [r for r in plan.rows if r.given is not None and r.district is not None]
-    check = sheets.PointCheck({r.district.pk for r in rows if r.district.pk}, DISTRICT_MARGIN_M)
+    check = sheet_places.PointCheck(
+        {r.district.pk for r in rows if r.district.pk}, DISTRICT_MARGIN_M
+    )
     for row in rows:
         before, after = row.existing, row.community
         if before is not None and before.point == after.point:
             continue
         if row.district.pk is None:  # a new district: no places to stand for it yet
-            why = sheets.PointCheck.in_china(*row.given)
+            why = sheet_places.PointCheck.in_china(*row.given)
             problem = why and gettext("Not in %(district)s: %(why)s") % {
                 "district": row.district.name,
                 "why": why,
@@ -398,7 +400,7 @@ def export_rows(user) -> list[list]:
 
 
 def _kind():
-    from portal.sheet_admin import SheetKind
+    from communities.sheet_admin import SheetKind
 
     return SheetKind(
         layout=LAYOUT,

@@ -12,9 +12,9 @@ from 百度), all stored in WGS-84.
 - Scope comes from ``communities.access``: staff name their own community (or leave it empty),
   the city administrator any.
 - A point, the compound's or a gate's, new or moved, must lie in the community's district
-  (``portal.lib.sheets.PointCheck``), else it is refused with its likely cause.
+  (``portal.lib.sheet_places.PointCheck``), else it is refused with its likely cause.
 - The shared machinery (reading, the plan, writing, the admin pages) is ``portal.lib.sheets``
-  and ``portal.sheet_admin``; this module is what is particular to compounds.
+  and ``communities.sheet_admin``; this module is what is particular to compounds.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from django.utils import translation
 from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from communities import access
+from communities import access, sheet_places
 from communities.models import Community, CompoundGate, ResidentialCompound
 from portal import caching
 from portal.lib import coords, sheets
@@ -204,7 +204,7 @@ def plan_import(sheet: Sheet, filename: str, user, *, can_add: bool, lock: bool 
     for ten rows or twenty thousand."""
     plan = Plan(filename=filename, headers=sheet.headers, ignored_headers=sheet.ignored)
     plan.rows = [CompoundRow(number=number, cells=cells) for number, cells in sheet.rows]
-    places = sheets.Communities(user)
+    places = sheet_places.Communities(user)
     places.learn_elsewhere(r.cells["community"] for r in plan.rows)
     existing = _Existing(plan, user, lock)
     for row in plan.rows:
@@ -217,12 +217,12 @@ def plan_import(sheet: Sheet, filename: str, user, *, can_add: bool, lock: bool 
     return plan
 
 
-def _match(row: CompoundRow, places: sheets.Communities, existing: _Existing) -> None:
+def _match(row: CompoundRow, places: sheet_places.Communities, existing: _Existing) -> None:
     key = row.cells["id"]
     if key:
         row.existing = existing.by_id.get(int(key)) if key.isdigit() else None
         if key.isdigit() and int(key) in existing.outside:
-            row.bad("id", sheets.not_yours(existing.outside[int(key)]))
+            row.bad("id", sheet_places.not_yours(existing.outside[int(key)]))
         elif row.existing is None:
             row.bad(
                 "id",
@@ -326,7 +326,7 @@ def _check_points(plan: Plan) -> None:
             judged.append((row, moved))
     if not judged:
         return
-    check = sheets.PointCheck(
+    check = sheet_places.PointCheck(
         {r.community.subdistrict.district_id for r, _moved in judged}, DISTRICT_MARGIN_M
     )
     for row, moved in judged:
@@ -343,7 +343,7 @@ def _check_points(plan: Plan) -> None:
 def _decide(
     row: CompoundRow,
     plan: Plan,
-    places: sheets.Communities,
+    places: sheet_places.Communities,
     existing: _Existing,
     can_add: bool,
 ) -> None:
@@ -397,7 +397,7 @@ def apply(plan: Plan) -> dict[str, int]:
 
 def export_rows(user) -> list[list]:
     """Every compound of the user's communities as sheet rows, in three queries."""
-    places = sheets.Communities(user)
+    places = sheet_places.Communities(user)
     compounds = access.editable(ResidentialCompound.objects.all(), user)
     ordered = list(
         compounds.order_by("community__subdistrict__code", "community__name", "name", "pk")
@@ -418,7 +418,7 @@ def _guide_lists() -> list[sheets.GuideList]:
 
 
 def _kind():
-    from portal.sheet_admin import SheetKind
+    from communities.sheet_admin import SheetKind
 
     return SheetKind(
         layout=LAYOUT,

@@ -11,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from communities import access
 from communities.admin import CommunityScopedAdmin
 from communities.points import PointAdmin, PointForm
-from facilities import images, menus, photos, sheets
+from communities.sheet_admin import SheetAdmin
+from facilities import images, menus, photos, room_sheets, sheets
 from facilities.models import (
     Category,
     Facility,
@@ -23,7 +24,6 @@ from facilities.models import (
     SeniorPrice,
 )
 from portal import caching
-from portal.sheet_admin import SheetAdmin
 
 # A week back is enough to correct last week's menu; older meals stay in the Meal list.
 MEALS_SHOWN_FROM_DAYS_AGO = 7
@@ -391,7 +391,8 @@ class MealAdmin(CommunityScopedAdmin):
 
 
 @admin.register(IdleRoom)
-class IdleRoomAdmin(PointAdmin, CommunityScopedAdmin):
+class IdleRoomAdmin(SheetAdmin, PointAdmin, CommunityScopedAdmin):
+    sheet = room_sheets.KIND
     list_display = ["name", "community", "floor_area", "owner", "available_from"]
     list_filter = ["community__subdistrict__district", "available_from"]
     search_fields = ["name", "owner", "community__name"]

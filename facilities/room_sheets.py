@@ -9,7 +9,7 @@ rank these rooms as candidate sites.
 
 The key is 编号, the room's id; a row without one changes its community's room of the same
 name, else it is new. Rooms missing from the sheet are left alone. The shared machinery is
-``portal.lib.sheets`` and ``portal.sheet_admin``.
+``portal.lib.sheets`` and ``communities.sheet_admin``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from communities import access
+from communities import access, sheet_places
 from communities.models import Community
 from facilities.models import Category, IdleRoom
 from portal.lib import sheets
@@ -197,7 +197,7 @@ def plan_import(sheet: Sheet, filename: str, user, *, can_add: bool, lock: bool 
     """What importing the sheet would do, row by row, writing nothing, in a few queries."""
     plan = Plan(filename=filename, headers=sheet.headers, ignored_headers=sheet.ignored)
     plan.rows = [RoomRow(number=number, cells=cells) for number, cells in sheet.rows]
-    places = sheets.Communities(user)
+    places = sheet_places.Communities(user)
     places.learn_elsewhere(r.cells["community"] for r in plan.rows)
     lists = _Lists(plan, user, lock)
     for row in plan.rows:
@@ -210,12 +210,12 @@ def plan_import(sheet: Sheet, filename: str, user, *, can_add: bool, lock: bool 
     return plan
 
 
-def _match(row: RoomRow, places: sheets.Communities, lists: _Lists) -> None:
+def _match(row: RoomRow, places: sheet_places.Communities, lists: _Lists) -> None:
     key = row.cells["id"]
     if key:
         row.existing = lists.by_id.get(int(key)) if key.isdigit() else None
         if key.isdigit() and int(key) in lists.outside:
-            row.bad("id", sheets.not_yours(lists.outside[int(key)]))
+            row.bad("id", sheet_places.not_yours(lists.outside[int(key)]))
         elif row.existing is None:
             row.bad(
                 "id",
@@ -298,7 +298,7 @@ def _check_points(plan: Plan) -> None:
             judged.append(row)
     if not judged:
         return
-    check = sheets.PointCheck(
+    check = sheet_places.PointCheck(
         {r.community.subdistrict.district_id for r in judged}, DISTRICT_MARGIN_M
     )
     for row in judged:
@@ -307,7 +307,7 @@ def _check_points(plan: Plan) -> None:
 
 
 def _decide(
-    row: RoomRow, plan: Plan, places: sheets.Communities, lists: _Lists, can_add: bool
+    row: RoomRow, plan: Plan, places: sheet_places.Communities, lists: _Lists, can_add: bool
 ) -> None:
     if row.existing is None and not row.problems and not can_add:
         row.bad("name", gettext("You may change idle rooms but not add new ones."))
@@ -329,8 +329,9 @@ def _decide(
 @transaction.atomic
 def apply(plan: Plan) -> dict[str, int]:
     """Write every new and changed row, or nothing."""
+    from django.db.models.signals import m2m_changed
+
     from portal import caching
-    from reports import report_data
 
     if not plan.ok:
         raise ValueError("a plan with problems cannot be applied")
@@ -345,14 +346,25 @@ def apply(plan: Plan) -> dict[str, int]:
         batch_size=sheets.BATCH,
     )
     if rewritten:
-        # The audit trail does not see the services: the reports' areas are gathered anew.
-        transaction.on_commit(report_data.structure_changed)
+        # Bulk writes send no signals, and the audit trail does not see the services: send the
+        # one the admin's form would, so whoever keeps figures built on them hears of it.
+        transaction.on_commit(
+            lambda: m2m_changed.send(
+                sender=through,
+                instance=None,
+                action="post_add",
+                reverse=False,
+                model=Category,
+                pk_set=None,
+                using="default",
+            )
+        )
     transaction.on_commit(caching.bump_content)
     return plan.counts
 
 
 def export_rows(user) -> list[list]:
-    places = sheets.Communities(user)
+    places = sheet_places.Communities(user)
     rooms = list(
         access.editable(IdleRoom.objects.all(), user).order_by(
             "community__subdistrict__code", "community__name", "name"
@@ -372,7 +384,7 @@ def export_rows(user) -> list[list]:
 
 
 def _guide_lists() -> list[sheets.GuideList]:
-    from reports.coverage import MIN_FLOOR_AREA_M2
+    from facilities.taxonomy import MIN_FLOOR_AREA_M2
 
     return [
         (
@@ -388,7 +400,7 @@ def _guide_lists() -> list[sheets.GuideList]:
 
 
 def _kind():
-    from portal.sheet_admin import SheetKind
+    from communities.sheet_admin import SheetKind
 
     return SheetKind(
         layout=LAYOUT,

@@ -40,7 +40,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from communities import access
+from communities import access, sheet_places
 from communities.models import Community
 from facilities import matching
 from facilities.models import Category, Facility, OpeningHours
@@ -71,7 +71,7 @@ from portal.lib.text import unix_newlines
 
 MAX_ROWS = sheets.MAX_ROWS
 # Points may lie this far beyond the district's outermost community or compound: facilities on
-# its edge. A point farther out is refused with its likely cause (sheets.PointCheck).
+# its edge. A point farther out is refused with its likely cause (sheet_places.PointCheck).
 DISTRICT_MARGIN_M = 2000
 BATCH = sheets.BATCH
 
@@ -532,7 +532,7 @@ class _Places:
             matching.terms_for(c.code, c.name_zh, c.name_en, tuple(c.word_list))
             for c in self.categories.values()
         ]
-        self.places = sheets.Communities(user)
+        self.places = sheet_places.Communities(user)
         self.communities = self.places.by_pk
         with translation.override("zh-hans"):
             self.status_words = {value: str(label) for value, label in Facility.Status.choices}
@@ -666,7 +666,7 @@ def plan_import(sheet: Sheet, filename: str, user, *, can_add: bool, lock: bool 
     return plan
 
 
-_not_yours = sheets.not_yours
+_not_yours = sheet_places.not_yours
 
 
 def _match(row: RowPlan, places: _Places, existing: _Existing) -> None:
@@ -830,7 +830,7 @@ def _check_points(plan: Plan) -> None:
             judged.append(row)
     if not judged:
         return
-    check = sheets.PointCheck(
+    check = sheet_places.PointCheck(
         {r.community.subdistrict.district_id for r in judged}, DISTRICT_MARGIN_M
     )
     for row in judged:
@@ -975,7 +975,7 @@ def template_xlsx() -> bytes:
 
 
 def _kind():
-    from portal.sheet_admin import SheetKind
+    from communities.sheet_admin import SheetKind
 
     return SheetKind(
         layout=LAYOUT,

@@ -226,3 +226,28 @@ def add_missing(category_model) -> int:
     ]
     category_model.objects.bulk_create(rows)
     return len(rows)
+
+
+# Smallest floor area (m²) a candidate site needs to host a category, from the community-service
+# provisions of GB 50180-2018 Appendix B and the 2021 complete-community guidance (社区食堂 and
+# 养老服务站 ≥ 150–350 m², 健康驿站/卫生站 ≥ 120 m², 托育 ≥ 200 m²); the lower end, as an idle
+# room is rarely large. A category not listed has no minimum.
+MIN_FLOOR_AREA_M2: dict[str, int] = {
+    "canteen": 150,
+    "health_station": 120,
+    "elderly_care": 150,
+    "supermarket": 100,
+    "parcel": 30,
+    "service_centre": 200,
+    "convenience": 50,
+    "kindergarten": 600,
+    "nursery": 200,
+    "library": 60,
+    "children": 60,
+    "senior_university": 150,
+    "health_centre": 1000,
+    "pharmacy": 50,
+    "barber": 20,
+    "laundry_repair": 20,
+    "fresh_market": 300,
+}
