@@ -125,3 +125,19 @@ def test_a_rooms_services_reach_the_area_data(staff, leifeng):
     rooms = report_data._rooms(area)
     assert [r.services for r in rooms] == [("canteen",)]
     assert Category.objects.filter(idle_rooms__isnull=False).count() == 1
+
+
+def test_changing_only_a_rooms_services_tells_the_reports(
+    staff, leifeng, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    from reports import report_data
+
+    client = client_for(staff)
+    PAGES.imported(client, sheet(line()))
+    before = cache.get(report_data.STRUCTURE_KEY, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = PAGES.imported(client, sheet(line(services="社区超市")))
+    assert counts["changed"] == 1
+    assert cache.get(report_data.STRUCTURE_KEY, 0) > before
