@@ -41,6 +41,11 @@ from portal.lib import sheets
 
 logger = logging.getLogger(__name__)
 
+# A preview lists this many rows of each kind: a district's whole compound list would be a page
+# of 20,000 table rows that nobody reads and that takes a second to render. Problems are always
+# listed in full.
+SHOWN = 500
+
 
 @dataclass(frozen=True)
 class SheetKind:
@@ -203,16 +208,29 @@ def _page(request, model_admin, form, plan=None, digest="") -> TemplateResponse:
         def words(lazy, rows):
             return lazy % {"rows": len(rows)}
 
+        def more(rows):
+            if len(rows) <= SHOWN:
+                return ""
+            return gettext(
+                "The first %(shown)s of %(rows)s are listed here; confirming imports them all."
+            ) % {"shown": f"{SHOWN:,}", "rows": f"{len(rows):,}"}
+
         context.update(
             changed=changed,
+            changed_shown=changed[:SHOWN],
+            changed_more=more(changed),
             changed_heading=words(kind.changed_words, changed),
             new=new,
             new_heading=words(kind.new_words, new),
             new_headers=[header for header, _cell in kind.new_columns],
             new_table=[
-                (row.number, [cell(row) for _header, cell in kind.new_columns]) for row in new
+                (row.number, [cell(row) for _header, cell in kind.new_columns])
+                for row in new[:SHOWN]
             ],
+            new_more=more(new),
             unchanged=unchanged,
+            unchanged_shown=unchanged[:SHOWN],
+            unchanged_more=more(unchanged),
             unchanged_heading=words(kind.unchanged_words, unchanged),
         )
     return TemplateResponse(request, "admin/sheet_import.html", context)

@@ -229,3 +229,18 @@ class TestPages:
         guide = xlsx_rows(response.content, "说明")
         assert any(r[0] == "出入口" for r in guide)
         assert any(r[0] == "GCJ-02" for r in guide)
+
+
+def test_a_long_preview_lists_the_first_rows_and_says_so(staff, linyuan, monkeypatch):
+    from communities import sheet_admin
+
+    monkeypatch.setattr(sheet_admin, "SHOWN", 3)
+    rows = [line(name=f"林园{n}区", latitude=INSIDE[0] + n * 1e-4) for n in range(5)]
+    client = client_for(staff)
+    response = PAGES.preview(client, sheet(*rows))
+    assert counts(response)["new"] == 5
+    text = response.text
+    assert "林园2区" in text and "林园3区" not in text
+    assert "The first 3 of 5 are listed here; confirming imports them all." in text
+    PAGES.confirm(client, response)
+    assert ResidentialCompound.objects.filter(community=linyuan).count() == 5
