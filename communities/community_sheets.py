@@ -29,6 +29,8 @@ from portal.lib.sheets import BAD, CHANGED, NEW, UNCHANGED, Column, Plan, Sheet
 from portal.lib.text import unix_newlines
 
 SHEET_TITLE = "社区清单"
+
+# As for compounds (communities.sheets): a district's communities draw its extent.
 DISTRICT_MARGIN_M = 2000
 
 COLUMNS = (

@@ -36,11 +36,13 @@ from portal.lib.sheets import BAD, CHANGED, NEW, UNCHANGED, Column, Plan, Sheet
 from portal.lib.text import unix_newlines
 
 SHEET_TITLE = "小区清单"
-# Compounds may lie this far beyond the box around the district's communities and compounds: a
-# new district's first sheet extends it from its communities' offices.
-DISTRICT_MARGIN_M = 2000
 # A district's compounds fit in one sheet: 洛龙区 has some 400, a large city district 2,000.
 MAX_ROWS = 20_000
+
+# Compounds may lie this far beyond the box around the district's communities and compounds, wider
+# than a single point's margin in the admin (communities.points): a district's compounds are what
+# draws its extent, and its first sheet extends it from its communities' offices alone.
+DISTRICT_MARGIN_M = 2000
 
 COLUMNS = (
     Column(

@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from communities import access, sheet_places
+from communities import access, points, sheet_places
 from communities.models import Community
 from facilities.models import Category, IdleRoom
 from portal.lib import sheets
@@ -30,7 +30,6 @@ from portal.lib.sheets import BAD, CHANGED, NEW, UNCHANGED, Column, Plan, Sheet
 from portal.lib.text import unix_newlines
 
 SHEET_TITLE = "闲置用房清单"
-DISTRICT_MARGIN_M = 2000
 
 COLUMNS = (
     Column(
@@ -299,7 +298,7 @@ def _check_points(plan: Plan) -> None:
     if not judged:
         return
     check = sheet_places.PointCheck(
-        {r.community.subdistrict.district_id for r in judged}, DISTRICT_MARGIN_M
+        {r.community.subdistrict.district_id for r in judged}, points.DISTRICT_MARGIN_M
     )
     for row in judged:
         if problem := check.problem(row.community.subdistrict.district_id, *row.given):

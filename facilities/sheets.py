@@ -40,7 +40,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from communities import access, sheet_places
+from communities import access, points, sheet_places
 from communities.models import Community
 from facilities import matching
 from facilities.models import Category, Facility, OpeningHours
@@ -70,9 +70,6 @@ from portal.lib.slugs import pinyin_slug, unique_slug
 from portal.lib.text import unix_newlines
 
 MAX_ROWS = sheets.MAX_ROWS
-# Points may lie this far beyond the district's outermost community or compound: facilities on
-# its edge. A point farther out is refused with its likely cause (sheet_places.PointCheck).
-DISTRICT_MARGIN_M = 2000
 BATCH = sheets.BATCH
 
 SHEET_TITLE = "资源清单"
@@ -831,7 +828,7 @@ def _check_points(plan: Plan) -> None:
     if not judged:
         return
     check = sheet_places.PointCheck(
-        {r.community.subdistrict.district_id for r in judged}, DISTRICT_MARGIN_M
+        {r.community.subdistrict.district_id for r in judged}, points.DISTRICT_MARGIN_M
     )
     for row in judged:
         problem = check.problem(row.community.subdistrict.district_id, *row.given)
