@@ -67,6 +67,17 @@ def district_bounds(district_id: int, leave_out=None) -> Bounds | None:
     return Bounds.around(corners) if corners else None
 
 
+def refusal(
+    lat: float, lng: float, system: str, bounds: Bounds, margin_m: float = DISTRICT_MARGIN_M
+) -> str | None:
+    """None for a point (given in ``system``) within ``margin_m`` of its district's ``bounds``,
+    else what most likely went wrong with it, for the admin forms and the sheets alike."""
+    if bounds.enlarged(margin_m).contains(coords.to_wgs84(lat, lng, system)):
+        return None
+    # Beyond the margin the point is beyond likely_cause's own, narrower one: it has an answer.
+    return coords.likely_cause(lat, lng, system, bounds)
+
+
 class PointForm(forms.ModelForm):
     """The form of a point model, for the admin and its inlines alike: ``latitude`` and
     ``longitude`` as given in ``point_system``, stored in WGS-84. Leaving ``point_system`` out of
@@ -119,9 +130,7 @@ class PointForm(forms.ModelForm):
         bounds = district_bounds(district_id, leave_out=self.instance)
         if bounds is None:
             return None  # a district with no places yet: nothing to judge by
-        if bounds.enlarged(DISTRICT_MARGIN_M).contains(coords.to_wgs84(lat, lng, system)):
-            return None
-        return coords.likely_cause(lat, lng, system, bounds)
+        return refusal(lat, lng, system, bounds)
 
     def _district_id(self) -> int | None:
         """The district of the community the object belongs to, by the model's

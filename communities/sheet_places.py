@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from django.db.models import Max, Min, Q
 from django.utils.translation import gettext
 
-from communities import access
+from communities import access, points
 from communities.models import Community, District, ResidentialCompound
 from portal.lib import coords
 from portal.lib.sheets import FILL_IN, RowPlan
@@ -122,7 +122,6 @@ class PointCheck:
                     max(box[3], e["e"]),
                 ]
         self.bounds = {pk: coords.Bounds(*box) for pk, box in corners.items()}
-        self.wide = {pk: bounds.enlarged(margin_m) for pk, bounds in self.bounds.items()}
 
     def problem(self, district_id: int, lat: float, lng: float, system: str) -> str | None:
         """None for a point (given in ``system``) in the district, else what went wrong."""
@@ -138,13 +137,7 @@ class PointCheck:
         bounds = self.bounds.get(district_id)
         if bounds is None:
             return self.in_china(lat, lng, system)
-        if self.wide[district_id].contains(coords.to_wgs84(lat, lng, system)):
-            return None
-        return coords.likely_cause(lat, lng, system, bounds) or coords.OUTSIDE % {
-            "lat": lat,
-            "lng": lng,
-            "given": coords.System(system).label,
-        }
+        return points.refusal(lat, lng, system, bounds, self.margin_m)
 
     @staticmethod
     def in_china(lat: float, lng: float, system: str) -> str | None:
