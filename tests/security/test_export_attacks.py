@@ -123,6 +123,19 @@ EXPORTS = [
             ("idle room list", "admin:facilities_idleroom_template"),
         )
     ),
+    # The community list is the city administrator's.
+    Export(
+        "community list (XLSX)",
+        "city_admin",
+        lambda w: reverse("admin:communities_community_export", args=["xlsx"]),
+        XLSX,
+    ),
+    Export(
+        "community list template",
+        "city_admin",
+        lambda w: reverse("admin:communities_community_template"),
+        XLSX,
+    ),
     Export(
         "coverage report workbook",
         "official",
@@ -143,10 +156,6 @@ EXPORTS = [
 
 # Free text no export carries, and why.
 NOT_IN_ANY_EXPORT = {
-    "communities.District.province": "the reports name districts, not their province",
-    "communities.Community.feature": "a community's profile, shown on its page only",
-    "communities.Community.description": "a community's profile, shown on its page only",
-    "communities.Community.office_address": "a community's profile, shown on its page only",
     "communities.Community.demo_note": "a mark on demo data, shown on pages only",
     "facilities.Category.name_en": "sheets name categories in Chinese, their format's language",
     "facilities.Category.words": "everyday search words, used by the search only",
