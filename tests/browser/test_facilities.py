@@ -183,6 +183,9 @@ def test_keyboard_user_filters_and_opens_a_facility(page, live_server, demo):
     page.get_by_label("您要找什么？").focus()
     page.keyboard.type("超市")
     page.keyboard.press("Enter")
+    # The results are swapped in, then the address follows: wait for it, or the focus could
+    # land on a card of the first page that the swap then removes.
+    expect(page).to_have_url(re.compile(r"[?&]q=%E8%B6%85%E5%B8%82"))
     expect(page.locator(".facility-card").first).to_be_visible()
     # Tab on to the first result's link and open it.
     for _ in range(40):
