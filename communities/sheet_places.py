@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from communities import access, points
 from communities.models import Community, District, ResidentialCompound
 from portal.lib import coords
-from portal.lib.sheets import FILL_IN, RowPlan
+from portal.lib.sheets import FILL_IN, POINT, RowPlan
 
 
 def not_yours(community_name: str) -> str:
@@ -147,3 +147,46 @@ class PointCheck:
         if coords.in_china(lng, lat):
             return coords.SWAPPED % values
         return coords.OUTSIDE % values
+
+
+def match_by_id(row: RowPlan, places: Communities, existing, *, unknown: str) -> None:
+    """The row's community and the row of the database it changes, for lists keyed by id (编号):
+    by its id, else by its community and name. ``existing`` holds the user's rows ``by_id`` and
+    ``by_pair`` (community id, name), and ``outside`` (id → community name) for ids of rows
+    elsewhere; ``unknown`` is the translated message for an id nobody has, with ``%(key)s``."""
+    key = row.cells["id"]
+    if key:
+        row.existing = existing.by_id.get(int(key)) if key.isdigit() else None
+        if key.isdigit() and int(key) in existing.outside:
+            row.bad("id", not_yours(existing.outside[int(key)]))
+        elif row.existing is None:
+            row.bad("id", unknown % {"key": key})
+    if row.cells["community"] or row.existing is None:
+        row.community = places.read(row)
+    else:
+        row.community = places.by_pk.get(row.existing.community_id)
+    if row.existing is None and not key and row.community is not None:
+        row.existing = existing.by_pair.get((row.community.pk, row.name))
+
+
+def check_moved_points(rows: Iterable[RowPlan], saved, margin_m: float) -> None:
+    """New or moved points must lie in their community's district: each row's point as given
+    (``row.given``) for the object ``saved(row)`` would save. A point left as it was is not judged
+    again: an import should not fail over a place nobody touched."""
+    judged = []
+    for row in rows:
+        before, after = row.existing, saved(row)
+        if row.community is None or row.given is None:
+            continue
+        if before is None or (before.latitude, before.longitude, before.community_id) != (
+            after.latitude,
+            after.longitude,
+            after.community_id,
+        ):
+            judged.append(row)
+    if not judged:
+        return
+    check = PointCheck({r.community.subdistrict.district_id for r in judged}, margin_m)
+    for row in judged:
+        if problem := check.problem(row.community.subdistrict.district_id, *row.given):
+            row.bad(POINT, problem)

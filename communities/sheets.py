@@ -220,26 +220,15 @@ def plan_import(sheet: Sheet, filename: str, user, *, can_add: bool, lock: bool 
 
 
 def _match(row: CompoundRow, places: sheet_places.Communities, existing: _Existing) -> None:
-    key = row.cells["id"]
-    if key:
-        row.existing = existing.by_id.get(int(key)) if key.isdigit() else None
-        if key.isdigit() and int(key) in existing.outside:
-            row.bad("id", sheet_places.not_yours(existing.outside[int(key)]))
-        elif row.existing is None:
-            row.bad(
-                "id",
-                gettext(
-                    "No compound has the 编号 “%(key)s”. Leave it empty for a new compound; for "
-                    "an existing one, copy it from an export."
-                )
-                % {"key": key},
-            )
-    if row.cells["community"] or row.existing is None:
-        row.community = places.read(row)
-    else:
-        row.community = places.by_pk.get(row.existing.community_id)
-    if row.existing is None and not key and row.community is not None:
-        row.existing = existing.by_pair.get((row.community.pk, row.name))
+    sheet_places.match_by_id(
+        row,
+        places,
+        existing,
+        unknown=gettext(
+            "No compound has the 编号 “%(key)s”. Leave it empty for a new compound; for "
+            "an existing one, copy it from an export."
+        ),
+    )
     if row.existing is not None:
         row.old_gates = existing.gates[row.existing.pk]
 

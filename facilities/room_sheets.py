@@ -210,26 +210,15 @@ def plan_import(sheet: Sheet, filename: str, user, *, can_add: bool, lock: bool 
 
 
 def _match(row: RoomRow, places: sheet_places.Communities, lists: _Lists) -> None:
-    key = row.cells["id"]
-    if key:
-        row.existing = lists.by_id.get(int(key)) if key.isdigit() else None
-        if key.isdigit() and int(key) in lists.outside:
-            row.bad("id", sheet_places.not_yours(lists.outside[int(key)]))
-        elif row.existing is None:
-            row.bad(
-                "id",
-                gettext(
-                    "No idle room has the 编号 “%(key)s”. Leave it empty for a new room; for an "
-                    "existing one, copy it from an export."
-                )
-                % {"key": key},
-            )
-    if row.cells["community"] or row.existing is None:
-        row.community = places.read(row)
-    else:
-        row.community = places.by_pk.get(row.existing.community_id)
-    if row.existing is None and not key and row.community is not None:
-        row.existing = lists.by_pair.get((row.community.pk, row.name))
+    sheet_places.match_by_id(
+        row,
+        places,
+        lists,
+        unknown=gettext(
+            "No idle room has the 编号 “%(key)s”. Leave it empty for a new room; for an "
+            "existing one, copy it from an export."
+        ),
+    )
     if row.existing is not None:
         row.old_services = lists.services[row.existing.pk]
 
@@ -284,25 +273,7 @@ def _check_names(plan: Plan, lists: _Lists) -> None:
 
 
 def _check_points(plan: Plan) -> None:
-    judged = []
-    for row in plan.rows:
-        before, after = row.existing, row.room
-        if row.community is None or row.given is None:
-            continue
-        if before is None or (before.latitude, before.longitude, before.community_id) != (
-            after.latitude,
-            after.longitude,
-            after.community_id,
-        ):
-            judged.append(row)
-    if not judged:
-        return
-    check = sheet_places.PointCheck(
-        {r.community.subdistrict.district_id for r in judged}, points.DISTRICT_MARGIN_M
-    )
-    for row in judged:
-        if problem := check.problem(row.community.subdistrict.district_id, *row.given):
-            row.bad(sheets.POINT, problem)
+    sheet_places.check_moved_points(plan.rows, lambda row: row.room, points.DISTRICT_MARGIN_M)
 
 
 def _decide(

@@ -812,28 +812,7 @@ def _check_names(plan: Plan, by_pair: dict[tuple[int, str], Facility]) -> None:
 
 
 def _check_points(plan: Plan) -> None:
-    """New or moved points must lie in their community's district. A point left as it was is not
-    judged again: an import should not fail over a place nobody touched."""
-    judged = []
-    for row in plan.rows:
-        f, before = row.facility, row.existing
-        if row.community is None or row.given is None:
-            continue
-        if before is None or (before.latitude, before.longitude, before.community_id) != (
-            f.latitude,
-            f.longitude,
-            f.community_id,
-        ):
-            judged.append(row)
-    if not judged:
-        return
-    check = sheet_places.PointCheck(
-        {r.community.subdistrict.district_id for r in judged}, points.DISTRICT_MARGIN_M
-    )
-    for row in judged:
-        problem = check.problem(row.community.subdistrict.district_id, *row.given)
-        if problem:
-            row.bad(sheets.POINT, problem)
+    sheet_places.check_moved_points(plan.rows, lambda row: row.facility, points.DISTRICT_MARGIN_M)
 
 
 _NOT_FIELDS = {"hours", "other_categories"}  # columns kept in other tables
