@@ -96,6 +96,12 @@ STAFF_PERMISSIONS = {
         "add_resident",
         "change_resident",
     ],
+    "notices": [
+        # The outbox of their community: what was sent to whom (masked), and resending a
+        # failed message (notices.admin); messages are written by the portal, never edited.
+        "view_notice",
+        "change_notice",
+    ],
     "streets": [
         # A district's street network is the city's to import and remove; staff read their
         # own district's (streets.admin), to see which streets the walks follow.
@@ -110,6 +116,7 @@ CITY_ADMIN_APPS = [
     "courses",
     "wishes",
     "residents",
+    "notices",
     "auth",
 ]
 

@@ -98,12 +98,20 @@ class EnrolmentInline(ScopedInline, admin.TabularInline):
 
 @admin.register(CourseClass)
 class CourseClassAdmin(CommunityScopedAdmin):
-    list_display = ["__str__", "facility", "capacity", "enrolled_count", "allocation", "teacher"]
+    list_display = [
+        "__str__",
+        "facility",
+        "capacity",
+        "enrolled_count",
+        "allocation",
+        "teacher",
+        "cancelled_at",
+    ]
     list_filter = ["weekday", "allocation", "course__subject", "course__term__year"]
-    actions = ["draw_lots"]
+    actions = ["draw_lots", "cancel_classes"]
     search_fields = ["course__name", "teacher", "level"]
     list_select_related = ["course", "facility"]
-    readonly_fields = ["enrolled_count", "published_commitment"]
+    readonly_fields = ["enrolled_count", "published_commitment", "cancelled_at"]
     inlines = [EnrolmentInline]
     change_form_template = "admin/courses/courseclass/change_form.html"
 
@@ -175,6 +183,28 @@ class CourseClassAdmin(CommunityScopedAdmin):
             self.message_user(
                 request, _("None of the chosen classes gives its seats by lottery."), messages.INFO
             )
+
+    @admin.action(
+        description=_("Cancel the class (everyone in it is told by message)"),
+        permissions=["change"],
+    )
+    def cancel_classes(self, request, queryset):
+        classes = people = 0
+        for course_class in queryset.filter(cancelled_at__isnull=True):
+            if not self.has_change_permission(request, course_class):
+                continue
+            people += enrolment.cancel_class(course_class)
+            classes += 1
+        self.message_user(
+            request,
+            ngettext(
+                "%(n)s class cancelled; %(people)s people will be told.",
+                "%(n)s classes cancelled; %(people)s people will be told.",
+                classes,
+            )
+            % {"n": classes, "people": people},
+            messages.SUCCESS if classes else messages.INFO,
+        )
 
 
 @admin.register(Draw)

@@ -20,6 +20,35 @@ def moved(sender, instance, **kwargs) -> None:
     person_moved(instance.user_id)
 
 
+def remember_before(sender, instance, raw=False, **kwargs) -> None:
+    """pre_save of a class or a facility: what it was, for telling people what changed."""
+    if raw or instance.pk is None:
+        return
+    from courses import telling
+    from facilities.models import Facility
+
+    fields = ["status"] if sender is Facility else telling.WHEN_AND_WHERE
+    instance._before = sender.objects.filter(pk=instance.pk).values(*fields).first()
+
+
+def tell_change(sender, instance, created=False, raw=False, **kwargs) -> None:
+    """post_save: a class that moved in time or place, a facility that closed for a while."""
+    before = getattr(instance, "_before", None)
+    if raw or created or before is None:
+        return
+    from courses import telling
+    from facilities.models import Facility
+
+    if sender is Facility:
+        if (
+            instance.status == Facility.Status.TEMPORARILY_CLOSED
+            and before["status"] != instance.status
+        ):
+            telling.venue_closed(instance)
+    else:
+        telling.class_changed(instance, before)
+
+
 class CoursesConfig(AppConfig):
     name = "courses"
     verbose_name = _("Courses")
@@ -31,9 +60,16 @@ class CoursesConfig(AppConfig):
 
         # A person's own parts of the course pages (courses.views) are kept until one of their
         # enrolments or their resident profile changes.
-        from django.db.models.signals import post_delete, post_save
+        # People in a class hear when it moves, or when its venue closes for a while
+        # (courses.telling), inside the save's transaction.
+        from django.db.models.signals import post_delete, post_save, pre_save
 
+        from facilities.models import Facility
         from residents.models import Resident
+
+        for model in (self.get_model("CourseClass"), Facility):
+            pre_save.connect(remember_before, sender=model, dispatch_uid=f"before.{model.__name__}")
+            post_save.connect(tell_change, sender=model, dispatch_uid=f"tell.{model.__name__}")
 
         for model in (self.get_model("Enrolment"), Resident):
             for signal in (post_save, post_delete):

@@ -20,6 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from courses import telling
 from courses.models import CourseClass, Enrolment
 from portal import caching
 from residents.models import Resident
@@ -102,6 +103,8 @@ def judge(facts: Facts, course_class: CourseClass, now: datetime) -> Refusal | N
         return Refusal("no-profile", _("Only residents with an account can enrol."))
     if any(class_id == course_class.pk for class_id, _year, _season in facts.live):
         return Refusal("already", _("You are already in this class."))
+    if course_class.cancelled_at is not None:
+        return Refusal("cancelled", _("This class has been cancelled."))
     if now >= term.registration_closes:
         return Refusal("closed", _("Registration for this term has closed."))
     if now < term.registration_opens:
@@ -194,7 +197,7 @@ def cancel(enrolment: Enrolment, *, now: datetime | None = None) -> Enrolment | 
     with transaction.atomic():
         locked_class = (
             CourseClass.objects.select_for_update(of=("self",))
-            .select_related("course")
+            .select_related("course__term")
             .get(pk=enrolment.course_class_id)
         )
         mine = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
@@ -219,7 +222,39 @@ def cancel(enrolment: Enrolment, *, now: datetime | None = None) -> Enrolment | 
             return None
         first.status, first.enrolled_at = Status.ENROLLED, now
         first.save(update_fields=["status", "enrolled_at"])
+        # They learn it by message, written with the seat (notices.outbox).
+        telling.seat_given(first, locked_class)
         return first
+
+
+def cancel_class(course_class: CourseClass, *, now: datetime | None = None) -> int:
+    """Staff cancel a whole class: every place in it is withdrawn, nobody may apply any more,
+    and everyone who held one is told once. How many places were withdrawn (0 when it was
+    cancelled already)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = (
+            CourseClass.objects.select_for_update(of=("self",))
+            .select_related("course__term", "facility")
+            .get(pk=course_class.pk)
+        )
+        if locked.cancelled_at is not None:
+            return 0
+        rows = list(
+            Enrolment.objects.select_for_update()
+            .filter(course_class=locked, status__in=Enrolment.LIVE)
+            .order_by("id")
+        )
+        Enrolment.objects.filter(pk__in=[r.pk for r in rows]).update(
+            status=Status.CANCELLED, cancelled_at=now
+        )
+        CourseClass.objects.filter(pk=locked.pk).update(cancelled_at=now, enrolled_count=0)
+        locked.cancelled_at = now
+        seats_moved(locked.course.slug)
+        person_moved(*(row.user_id for row in rows))
+        transaction.on_commit(caching.bump_content)
+        telling.class_cancelled(rows, locked)
+        return len(rows)
 
 
 def waitlist_position(enrolment: Enrolment) -> int | None:

@@ -35,7 +35,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from courses import enrolment
+from courses import enrolment, telling
 from courses.models import CourseClass, Draw, DrawCommitment, Enrolment
 from portal import caching
 
@@ -115,7 +115,7 @@ def draw(course_class: CourseClass, *, now: datetime | None = None) -> Draw:
     with transaction.atomic():
         locked = (
             CourseClass.objects.select_for_update(of=("self",))
-            .select_related("course__term")
+            .select_related("course__term", "facility")
             .get(pk=course_class.pk)
         )
         if not locked.by_lottery:
@@ -154,6 +154,8 @@ def draw(course_class: CourseClass, *, now: datetime | None = None) -> Draw:
             CourseClass.objects.filter(pk=locked.pk).update(
                 enrolled_count=F("enrolled_count") + len(winners)
             )
+        # Each applicant hears their result once, with the draw (notices.outbox).
+        telling.drawn(rows.values(), locked, free)
         return Draw.objects.create(
             course_class=locked,
             seed=seed,

@@ -193,6 +193,10 @@ class CourseClass(models.Model):
         ),
     )
 
+    # Cancelled by staff (courses.enrolment.cancel_class): everyone in it was told, and nobody
+    # may apply any more.
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True, editable=False)
+
     community_path = "course__term__community__"
 
     class Meta:

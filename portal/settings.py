@@ -56,6 +56,10 @@ INSTALLED_APPS = [
     "courses",
     "residents",
     "wishes",
+    # Messages to residents and staff (an outbox delivered by workers): notices/.
+    "notices",
+    # Django's tasks framework keeps its jobs in PostgreSQL, shared by every worker.
+    "django_tasks_db",
     "reports",
     "opendata",
     # The project package: its composite pages (portal/pages.py) and load_demo top every app.
@@ -316,6 +320,55 @@ OTP_TOTP_ISSUER = "完整社区服务平台"
 
 # Elder mode (长者模式) is remembered in this cookie for a year; see communities.views.set_display.
 ELDER_MODE_COOKIE = "elder_mode"
+
+# Messages (notices/, README "Messages"): an outbox written with each change, delivered by
+# `manage.py work` through Django's tasks framework, its jobs kept in PostgreSQL.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["notices"]}}
+# The address links in messages point at (an SMS carries the whole address).
+PORTAL_URL = env_str("PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
+# Which channel carries each way of telling: "aliyun" (Alibaba Cloud SMS) or "console" for SMS;
+# "smtp" (Django's email settings) or "console" for email. "console" writes each message to
+# NOTICES_CONSOLE_FILE (or the worker's output when empty).
+NOTICES_SMS = env_str("NOTICES_SMS", "console")
+NOTICES_EMAIL = env_str("NOTICES_EMAIL", "console")
+NOTICES_CONSOLE_FILE = env_str("NOTICES_CONSOLE_FILE", "")
+ALIYUN_SMS_ENDPOINT = env_str("ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
+ALIYUN_ACCESS_KEY_ID = env_str("ALIYUN_ACCESS_KEY_ID", "")
+ALIYUN_ACCESS_KEY_SECRET = env_str("ALIYUN_ACCESS_KEY_SECRET", "")
+ALIYUN_SMS_SIGN_NAME = env_str("ALIYUN_SMS_SIGN_NAME", "完整社区")
+# The template codes the provider approved, as "kind.language=CODE,…" (notices/kinds.py lists
+# the kinds and the text each template must carry); a kind not named uses its own default code.
+ALIYUN_SMS_TEMPLATES = env_str("ALIYUN_SMS_TEMPLATES", "")
+# The secret part of the address the provider pushes residents' replies to
+# (/notices/sms-replies/<token>/): a reply "T" stops their messages. Empty: no such address.
+ALIYUN_SMS_REPLY_TOKEN = env_str("ALIYUN_SMS_REPLY_TOKEN", "")
+# Email for NOTICES_EMAIL=smtp: an SMTP server (Django's mailers).
+MAILERS = {
+    "default": {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": env_str("EMAIL_HOST", "localhost"),
+            "port": env_int("EMAIL_PORT", 25),
+            "username": env_str("EMAIL_HOST_USER", ""),
+            "password": env_str("EMAIL_HOST_PASSWORD", ""),
+            "use_tls": env_bool("EMAIL_USE_TLS", False),
+            "timeout": env_int("NOTICES_TIMEOUT_SECONDS", 10),
+        },
+    }
+}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@localhost")
+# Delivery: a failed attempt waits base × 2ⁿ seconds (at most the cap), up to the attempts
+# allowed; an attempt unanswered after the lease is taken over by another worker.
+NOTICES_RETRY_BASE_SECONDS = env_int("NOTICES_RETRY_BASE_SECONDS", 30)
+NOTICES_RETRY_MAX_SECONDS = env_int("NOTICES_RETRY_MAX_SECONDS", 1800)
+NOTICES_MAX_ATTEMPTS = env_int("NOTICES_MAX_ATTEMPTS", 12)
+NOTICES_LEASE_SECONDS = env_int("NOTICES_LEASE_SECONDS", 120)
+NOTICES_SWEEP_SECONDS = env_int("NOTICES_SWEEP_SECONDS", 30)
+NOTICES_TIMEOUT_SECONDS = env_int("NOTICES_TIMEOUT_SECONDS", 10)
+# A message's text is kept this long after it was delivered or gave up (purge_expired).
+NOTICES_KEEP_DAYS = env_int("NOTICES_KEEP_DAYS", 30)
+# When the staff's daily digest goes out (local time, 24-hour).
+NOTICES_DIGEST_HOUR = env_int("NOTICES_DIGEST_HOUR", 8)
 
 LOGGING = {
     "version": 1,

@@ -34,6 +34,7 @@ urlpatterns = [
     path("wishes/", include("wishes.urls")),
     path("api/hsds/", include("opendata.urls")),
     path("accounts/", include("residents.urls")),
+    path("", include("notices.urls")),
     path("healthz", healthz, name="healthz"),
     # The language switch sets a display preference only, so it needs no CSRF token, and pages
     # for anonymous visitors can be cached whole (portal.caching.public_page).

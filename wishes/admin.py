@@ -10,7 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from communities.admin import CommunityScopedAdmin
-from wishes.models import Wish
+from notices.models import Kind
+from notices.outbox import Message, tell
+from wishes.models import Support, Wish
 
 
 @admin.register(Wish)
@@ -85,3 +87,23 @@ class WishAdmin(CommunityScopedAdmin):
             else:
                 obj.replied_at = obj.replied_by = None
         super().save_model(request, obj, form, change)
+        if "reply" in form.changed_data and obj.replied_at:
+            tell_supporters(obj)
+
+
+def tell_supporters(wish: Wish) -> None:
+    """Whoever posted or supported the wish hears, once per reply, that the community answered
+    (in the admin's transaction: no reply saved, no message)."""
+    stamp = int(wish.replied_at.timestamp())
+    people = Support.objects.filter(wish=wish, user__isnull=False).values_list("user_id", flat=True)
+    tell(
+        Message(
+            user_id=user_id,
+            kind=Kind.WISH_REPLY,
+            key=f"wish-reply:{wish.pk}:{stamp}:{user_id}",
+            path=wish.get_absolute_url(),
+            params={"title": wish.title},
+            community_id=wish.community_id,
+        )
+        for user_id in people.order_by("user_id")
+    )

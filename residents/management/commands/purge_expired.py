@@ -5,20 +5,26 @@ from a timer, like draw_lots.
 - cancelled enrolments once their term has ended: nobody waits on them any more, and "my data"
   and the roster need them no longer;
 - authenticators set up but never confirmed, after a day (each holds a secret key);
-- expired sessions.
+- expired sessions;
+- the text of messages delivered or given up more than ``NOTICES_KEEP_DAYS`` ago (the outbox
+  keeps what kind of message went to whom and when, not what it said), and the workers'
+  finished jobs after a day (they hold message numbers only).
 """
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_tasks_db.models import DBTaskResult
 
 from communities.models import SignInFailure
 from communities.signin import WINDOW
 from courses.models import Enrolment
+from notices.models import Notice
 
 UNCONFIRMED_DEVICE_AGE = timedelta(days=1)
 
@@ -39,6 +45,15 @@ def purge(now=None) -> dict[str, int]:
                 confirmed=False, created_at__lt=now - UNCONFIRMED_DEVICE_AGE
             ).delete()[0],
             "expired sessions": Session.objects.filter(expire_date__lt=now).delete()[0],
+            "message texts": Notice.objects.filter(
+                status__in=[Notice.Status.SENT, Notice.Status.FAILED],
+                created_at__lt=now - timedelta(days=settings.NOTICES_KEEP_DAYS),
+            )
+            .exclude(text="")
+            .update(text="", params={}),
+            "finished jobs": DBTaskResult.objects.filter(
+                status__in=["SUCCESSFUL", "FAILED"], finished_at__lt=now - timedelta(days=1)
+            ).delete()[0],
         }
     return counts
 
