@@ -31,10 +31,12 @@ run: install
 	$(PY) manage.py migrate --noinput && \
 	$(PY) manage.py createcachetable && \
 	$(PY) manage.py load_demo && \
+	{ $(PY) manage.py work & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; } && \
 	DEBUG=$${DEBUG:-true} $(PY) manage.py runserver $(HOST):$(PORT)
 
 # The production-like server: DEBUG off, static files from the app server itself (WhiteNoise),
-# granian with one process per core (README "Production" says why).
+# granian with one process per core (README "Production" says why), and a message worker beside it
+# (README "Messages").
 WORKERS ?= 2
 serve: install
 	export $(with_db) $(with_redis) && \
@@ -42,6 +44,7 @@ serve: install
 	$(PY) manage.py createcachetable && \
 	$(PY) manage.py collectstatic --noinput -v0 && \
 	$(PY) manage.py load_demo && \
+	{ DEBUG=false $(PY) manage.py work & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; } && \
 	DEBUG=false $(VENV)/bin/granian --interface wsgi --host $(HOST) --port $(PORT) \
 	  --workers $(WORKERS) --blocking-threads 4 portal.wsgi:application
 

@@ -20,7 +20,7 @@ class ChoiceForm(forms.ModelForm):
     class Meta:
         model = Choice
         fields = ["seats", "classes", "wishes", "digest", "language"]
-        widgets = {name: forms.RadioSelect for name in ["seats", "classes", "wishes", "digest"]}
+        widgets = dict.fromkeys(["seats", "classes", "wishes", "digest"], forms.RadioSelect)
 
     def __init__(self, *args, has_phone: bool, is_staff: bool, **kwargs):
         super().__init__(*args, **kwargs)

@@ -16,6 +16,7 @@ FLOORS = {
     "residents": 3,
     "courses": 3,
     "wishes": 3,
+    "notices": 3,
     "reports": 4,
     "opendata": 4,
 }
