@@ -4,6 +4,10 @@ whether each went out or failed and why, and resend a failed one. Nothing here e
 """
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django_tasks_db.models import DBTaskResult
@@ -58,6 +62,14 @@ class NoticeAdmin(CommunityScopedAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def history_view(self, request, object_id, extra_context=None):
+        """A message's record is its own history (attempts, last error, when it went out): the
+        audit trail does not keep messages, whose text must be purged."""
+        obj = self.get_object(request, unquote(object_id))
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        return redirect(reverse("admin:notices_notice_change", args=[obj.pk]))
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -56,10 +56,11 @@ INSTALLED_APPS = [
     "courses",
     "residents",
     "wishes",
+    # Django's tasks framework keeps its jobs in PostgreSQL, shared by every worker (before
+    # notices, whose admin takes the jobs' list out of the back office).
+    "django_tasks_db",
     # Messages to residents and staff (an outbox delivered by workers): notices/.
     "notices",
-    # Django's tasks framework keeps its jobs in PostgreSQL, shared by every worker.
-    "django_tasks_db",
     "reports",
     "opendata",
     # The project package: its composite pages (portal/pages.py) and load_demo top every app.

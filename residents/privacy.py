@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from courses import enrolment as enrolment_engine
 from courses.models import Attendance, Enrolment
+from notices.kinds import DEFAULTS
+from notices.models import Choice, Notice, Topic
 from residents.models import Resident
 from wishes.models import Support, Wish
 
@@ -18,7 +20,8 @@ def _when(value):
 
 def my_data(resident: Resident) -> dict:
     """The profile, every enrolment (cancelled ones too) with its place in a draw and the
-    meetings marked, the wishes I posted and the ones I supported, in five queries."""
+    meetings marked, the wishes I posted and the ones I supported, the messages sent to me and
+    how I chose to get them, in seven queries."""
     compound = resident.compound
     enrolments = (
         Enrolment.objects.filter(user_id=resident.user_id)
@@ -83,6 +86,33 @@ def my_data(resident: Resident) -> dict:
             .select_related("wish__community")
             .order_by("-created_at")
         ],
+        "messages": [
+            {
+                "kind": n.kind,
+                "kind_label": str(n.get_kind_display()),
+                "channel": n.channel,
+                "channel_label": str(n.get_channel_display()),
+                "status": n.status,
+                "status_label": str(n.get_status_display()),
+                "written": _when(n.created_at),
+                "sent": _when(n.sent_at),
+                "text": n.text,
+            }
+            for n in Notice.objects.filter(user_id=resident.user_id).order_by("-created_at")
+        ],
+        "message_choices": _choices(resident.user_id),
+    }
+
+
+def _choices(user_id: int) -> dict:
+    choice = Choice.objects.filter(user_id=user_id).first()
+    chosen = {
+        topic.value: (choice.channel_for(topic) if choice else DEFAULTS[topic]) for topic in Topic
+    }
+    return {
+        **chosen,
+        "language": choice.language if choice else "zh-hans",
+        "chosen": choice is not None,
     }
 
 

@@ -85,7 +85,7 @@ def test_my_data_runs_a_fixed_number_of_queries(
     for name in ("摄影", "书画", "古筝", "吉他"):
         enrolment.enrol(me, make_class(term, compound_a, name=name, capacity=5), now=NOW)
     client = client_for(me)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(9):
         response = client.get(reverse("residents:data"))
     assert response.status_code == 200
 

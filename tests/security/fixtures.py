@@ -47,6 +47,7 @@ from facilities.models import (
     OpeningHours,
     SeniorPrice,
 )
+from notices.models import Kind, Notice
 from residents.models import Resident
 from streets.models import StreetEdge, StreetNetwork, StreetNode
 from wishes.models import Support, Wish
@@ -88,6 +89,7 @@ class World:
     support: Support
     staff: models.Model
     membership: Membership
+    notice: Notice  # a message to the resident that failed (staff may resend it)
 
     def rows(self) -> dict[str, models.Model]:
         """The world's row of each model, by model label (``facilities.Facility``)."""
@@ -327,6 +329,19 @@ def build_world(
         support=wish.supports.get(),
         staff=staff,
         membership=membership,
+        notice=Notice.objects.create(
+            key=f"wish-reply:{wish.pk}:{number}",
+            kind=Kind.WISH_REPLY,
+            user=resident_user,
+            community=community,
+            channel="sms",
+            language="zh-hans",
+            text=f"社区回复了您的需求“{marker}想要理发”。",
+            status=Notice.Status.FAILED,
+            attempts=1,
+            next_attempt_at=now,
+            last_error="isv.MOBILE_NUMBER_ILLEGAL: 非法手机号",
+        ),
     )
 
 

@@ -402,6 +402,11 @@ BUILDERS: dict[str, Builder] = {
         },
         edit=lambda w: {"status": "declined", "reply": "改过的答复"},
     ),
+    "notices.Notice": Builder(
+        victim=lambda w: w.notice,
+        add=lambda w, u: {"user": u.pk, "community": w.community.pk, "text": "伪造的短信"},
+        edit=lambda w: {"provider_id": "forged"},
+    ),
 }
 
 REGISTRY = admin.site._registry

@@ -65,6 +65,7 @@ from facilities.models import (
     MealKind,
     SeniorPrice,
 )
+from notices.models import Kind, Notice
 from portal.lib.geo import distance_m
 from reports.report_export import TABLES
 from residents.models import Resident
@@ -334,6 +335,18 @@ def build_world() -> World:
         Draw: draw,
         Resident: profile,
         Wish: wish,
+        Notice: Notice.objects.create(
+            key=f"wish-reply:{wish.pk}:1:{author.pk}",
+            kind=Kind.WISH_REPLY,
+            user=author,
+            community=community_a,
+            channel="sms",
+            language="zh-hans",
+            text="社区回复了您的需求“助浴点”。",
+            status=Notice.Status.FAILED,
+            attempts=1,
+            next_attempt_at=now,
+        ),
         get_user_model(): author,
         Group: Group.objects.get(name=roles.STAFF_GROUP),
     }
@@ -479,6 +492,7 @@ def param_value(route: Route, param: str, world: World):
         ("opendata:taxonomy", "id"): lambda: _hsds("TAXONOMY_ID"),
         ("opendata:taxonomy_term", "id"): lambda: _hsds("term_id", world[Category].code),
         ("opendata:schema", "name"): lambda: "address.json",
+        ("notices:sms-replies", "token"): lambda: "not-the-token",
     }
     if (name, param) not in by_name:
         raise LookupError(f"no value for <{param}> of {route}: add one to param_value()")
@@ -618,6 +632,9 @@ CSRF_EXEMPT = {
     "nothing stored, and public pages stay cacheable whole (portal.caching.public_page)",
     "communities:display": "turns elder mode on or off in a cookie only, for the same reason",
     "opendata:": "the read-only open-data API: every method but GET and HEAD is answered 405",
+    "notices:sms-replies": "the SMS provider's push of residents' replies: no browser session "
+    "is read, the address carries its own secret (ALIYUN_SMS_REPLY_TOKEN), and all it can do "
+    "is turn messages off for the number that replied",
 }
 
 
