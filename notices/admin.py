@@ -14,13 +14,26 @@ from django_tasks_db.models import DBTaskResult
 
 from communities.admin import CommunityScopedAdmin
 from notices import delivery
-from notices.models import Notice
+from notices.models import Channel, Notice
 from residents.models import shown
 
 # The queue's jobs carry message numbers only; the outbox below is where staff look. Nobody
 # edits jobs by hand.
 if admin.site.is_registered(DBTaskResult):
     admin.site.unregister(DBTaskResult)
+
+
+class ChannelFilter(admin.SimpleListFilter):
+    """The channels a message can go by ("do not tell me" is never one)."""
+
+    title = _("channel")
+    parameter_name = "channel"
+
+    def lookups(self, request, model_admin):
+        return [(c.value, c.label) for c in Channel if c != Channel.OFF]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(channel=self.value()) if self.value() else queryset
 
 
 @admin.register(Notice)
@@ -35,7 +48,7 @@ class NoticeAdmin(CommunityScopedAdmin):
         "sent_at",
         "last_error",
     ]
-    list_filter = ["status", "kind", "channel"]
+    list_filter = ["status", "kind", ChannelFilter]
     list_select_related = ["user__resident", "community"]
     date_hierarchy = "created_at"
     actions = ["resend"]

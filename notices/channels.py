@@ -96,6 +96,14 @@ def signature(params: dict, secret: str, method: str = "POST") -> str:
     return base64.b64encode(digest).decode()
 
 
+def refusal_code(error: urllib.error.HTTPError) -> str:
+    """The provider's code in the body of an error answer ("SignatureDoesNotMatch")."""
+    try:
+        return str(json.loads(error.read() or b"{}").get("Code", ""))
+    except (OSError, ValueError, AttributeError):
+        return ""
+
+
 def template_codes() -> dict[str, str]:
     """``ALIYUN_SMS_TEMPLATES`` ("seat.zh-hans=SMS_1,seat.en=SMS_2") as a mapping."""
     pairs = [p.split("=", 1) for p in settings.ALIYUN_SMS_TEMPLATES.split(",") if "=" in p]
@@ -151,8 +159,12 @@ class AliyunSms(Base):
                 },
             )
         except urllib.error.HTTPError as error:
-            # An error status is an answer: the provider did not take the message.
-            return retry(f"HTTP {error.code}")
+            # An error status is an answer: the provider did not take the message. Its own
+            # faults pass; a request it refuses (a bad signature or key) will not succeed again.
+            if error.code >= 500:
+                return retry(f"HTTP {error.code}")
+            code = refusal_code(error)
+            return retry(code) if code in PASSING else failed(code or f"HTTP {error.code}")
         except (OSError, ValueError) as error:
             # No answer (a timeout, a reset connection): it may have gone out.
             return retry(f"{type(error).__name__}: {error}", unsure=True)
