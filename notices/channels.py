@@ -22,7 +22,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core import mail
@@ -119,6 +119,7 @@ def template_code(kind: str, language: str) -> str:
 
 class AliyunSms(Base):
     VERSION = "2017-05-25"
+    PAGE = 50  # the most QuerySendDetails lists at once
 
     def call(self, action: str, params: dict) -> dict:
         """One signed request; the provider's JSON answer. Raises ``urllib.error.HTTPError`` for
@@ -175,21 +176,47 @@ class AliyunSms(Base):
         return retry(message) if code in PASSING else failed(message)
 
     def find(self, notice, address: str) -> str | None:
-        day = timezone.localtime(notice.created_at).strftime("%Y%m%d")
+        """The provider lists what it sent by the day it sent it (its own time), 50 to a page,
+        for 30 days: an earlier attempt may have gone out after the day the message was written
+        (a retry after midnight), so every day since then is asked, today first, every page."""
+        today = timezone.localdate()
+        day = today
+        first = max(timezone.localtime(notice.created_at).date(), today - timedelta(days=29))
+        while day >= first:
+            page = 1
+            while True:
+                rows, total = self.sent_on(address, day, page)
+                for row in rows:
+                    if row.get("OutId") == out_id(notice):
+                        return row.get("BizId") or out_id(notice)
+                if not rows or page * self.PAGE >= total:
+                    break
+                page += 1
+            day -= timedelta(days=1)
+        return None
+
+    def sent_on(self, address: str, day, page: int) -> tuple[list[dict], int]:
+        """One page of what the provider sent to ``address`` on ``day``, and how many in all."""
         try:
             answer = self.call(
                 "QuerySendDetails",
-                {"PhoneNumber": address, "SendDate": day, "PageSize": "50", "CurrentPage": "1"},
+                {
+                    "PhoneNumber": address,
+                    "SendDate": f"{day:%Y%m%d}",
+                    "PageSize": str(self.PAGE),
+                    "CurrentPage": str(page),
+                },
             )
         except (OSError, ValueError):
             raise LookupError("the provider could not be asked") from None
         if answer.get("Code") != "OK":
             raise LookupError(answer.get("Code", "no code"))
-        found = answer.get("SmsSendDetailDTOs", {}).get("SmsSendDetailDTO", [])
-        for row in found:
-            if row.get("OutId") == out_id(notice):
-                return row.get("BizId") or out_id(notice)
-        return None
+        rows = answer.get("SmsSendDetailDTOs", {}).get("SmsSendDetailDTO", [])
+        try:
+            total = int(answer.get("TotalCount") or 0)
+        except ValueError:
+            total = 0
+        return rows, total
 
 
 # --- Email and the console ---------------------------------------------------------------------

@@ -7,6 +7,7 @@ accepted in an inbox, and answers as told: success, throttling, a bad number, an
         settings.ALIYUN_SMS_ENDPOINT = sms.url
         sms.mode = "outage"             # every SendSms answers 500 until set back to "ok"
         sms.inbox                       # [Received(...)], in the order accepted
+        sms.sends, sms.queries          # SendSms requests by OutId; QuerySendDetails asked
 
 Run alone (``python tests/fake_sms.py --port 8025``), it serves until stopped and shows its inbox
 as JSON at ``/_inbox``, for ``make run`` and the bench.
@@ -18,15 +19,23 @@ import threading
 import time
 import urllib.parse
 import uuid
+from collections import Counter
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from notices.channels import signature
 
 KEY_ID = "fake-key"
 KEY_SECRET = "fake-secret"
+BEIJING = timezone(timedelta(hours=8))
 # Numbers the fake says do not exist (isv.MOBILE_NUMBER_ILLEGAL).
 BAD_NUMBERS = {"13900000000"}
+
+
+def sent_on(at: float) -> str:
+    """The provider's day (yyyyMMdd, Beijing time) of a message accepted at ``at``."""
+    return datetime.fromtimestamp(at, BEIJING).strftime("%Y%m%d")
 
 
 @dataclass
@@ -47,6 +56,10 @@ class FakeSms:
         self.delay = delay  # seconds each SendSms takes, after it is accepted
         self.requests = 0
         self.refused = 0
+        self.sends: Counter[str] = Counter()  # SendSms requests by OutId, taken or refused
+        self.queries = 0  # QuerySendDetails requests
+        self.found = 0  # ... that found a message sent to the number asked about
+        self.busy = 0  # SendSms requests accepted and not yet answered (during ``delay``)
         self.lock = threading.Lock()
         fake = self
 
@@ -69,17 +82,28 @@ class FakeSms:
                     fake.mode = form.get("mode", "ok")
                     return self.answer(200, "{}")
                 status, body = fake.handle(form)
-                if fake.delay and form.get("Action") == "SendSms":
+                slow = fake.delay and body.get("Code") == "OK" and form.get("Action") == "SendSms"
+                if slow:
+                    with fake.lock:
+                        fake.busy += 1
                     time.sleep(fake.delay)
-                self.answer(status, json.dumps(body, ensure_ascii=False))
+                try:
+                    self.answer(status, json.dumps(body, ensure_ascii=False))
+                finally:
+                    if slow:
+                        with fake.lock:
+                            fake.busy -= 1
 
             def answer(self, status, body):
                 data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json;charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json;charset=utf-8")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client went away (a worker killed mid-call)
+                    pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
@@ -106,20 +130,29 @@ class FakeSms:
             return 400, {"Code": "SignatureDoesNotMatch", "RequestId": request_id}
         action = form.get("Action")
         if action == "QuerySendDetails":
+            # As the provider: one number's messages sent on one day (its time, UTC+8), a page
+            # at a time.
+            size = int(form.get("PageSize", 10))
+            start = (int(form.get("CurrentPage", 1)) - 1) * size
             with self.lock:
                 rows = [
                     {"PhoneNum": r.phone, "SendStatus": 3, "OutId": r.out_id, "BizId": r.biz_id}
                     for r in self.inbox
                     if r.phone == form.get("PhoneNumber")
+                    and sent_on(r.at) == form.get("SendDate", sent_on(r.at))
                 ]
+                self.queries += 1
+                self.found += bool(rows[start : start + size])
             return 200, {
                 "Code": "OK",
                 "TotalCount": len(rows),
-                "SmsSendDetailDTOs": {"SmsSendDetailDTO": rows},
+                "SmsSendDetailDTOs": {"SmsSendDetailDTO": rows[start : start + size]},
                 "RequestId": request_id,
             }
         if action != "SendSms":
             return 400, {"Code": "InvalidAction.NotFound", "RequestId": request_id}
+        with self.lock:
+            self.sends[form.get("OutId", "")] += 1
         if self.mode == "outage":
             with self.lock:
                 self.refused += 1
