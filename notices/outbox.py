@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from notices import kinds
 from notices.models import Channel, Choice, Kind, Notice
@@ -73,7 +73,9 @@ def tell(messages: Iterable[Message]) -> list[int]:
             channel = Channel.OFF
         if channel == Channel.OFF:
             continue
-        filled = kinds.values(message.kind, message.params, settings.PORTAL_URL + message.path)
+        # Values such as a day's name are worded in the person's language too.
+        with translation.override(choice.language):
+            filled = kinds.values(message.kind, message.params, settings.PORTAL_URL + message.path)
         rows.append(
             Notice(
                 key=message.key[:120],

@@ -195,7 +195,7 @@ def test_everyone_concerned_is_told_once_and_residents_choose_how(
     wait_for(wish_people_told, 10, "wish-reply SMS to the author and supporters")
     for phone in WISH_PEOPLE:
         assert kinds(sms, phone)[Kind.WISH_REPLY] == 1, phone
-        assert any(t.startswith(f"社区回复了您的需求“{WISH}”") for t in sms.texts(phone))
+        assert any(t.startswith(f"社区已回复“{WISH}”") for t in sms.texts(phone))
     others = set(EVERY_PHONE) - set(WISH_PEOPLE)
     assert not any(kinds(sms, phone)[Kind.WISH_REPLY] for phone in others)
 
