@@ -52,13 +52,14 @@ def _listed() -> QuerySet[CourseClass]:
 
 def with_seats(now: datetime) -> QuerySet[CourseClass]:
     """Classes one can still apply to and get a seat: the term has not ended, its registration
-    has not closed (it may not have opened yet) and a seat is free. Soonest first meeting first."""
+    has not closed (it may not have opened yet), the class is not cancelled and a seat is free. Soonest first meeting first."""
     return (
         _listed()
         .filter(
             course__term__ends_on__gte=timezone.localdate(now),
             course__term__registration_closes__gt=now,
             enrolled_count__lt=F("capacity"),
+            cancelled_at__isnull=True,
         )
         .order_by("first_date", "weekday", "starts_at", "course__name", "level", "pk")
     )

@@ -137,7 +137,7 @@ def _results(form: CourseFilterForm, request: HttpRequest) -> dict:
         if data["weekday"] is not None:
             classes = classes.filter(weekday=data["weekday"])
         if data["seats"]:
-            classes = classes.filter(enrolled_count__lt=F("capacity"))
+            classes = classes.filter(enrolled_count__lt=F("capacity"), cancelled_at__isnull=True)
         classes = classes.order_by(
             "course__name", "course_id", "weekday", "starts_at", "level", "pk"
         )

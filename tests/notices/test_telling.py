@@ -245,3 +245,15 @@ def test_the_course_admin_shows_cancelled_classes(staff_a, photography):
     request = RequestFactory().get("/")
     request.user = staff_a
     assert "cancelled_at" in model_admin.get_list_display(request)
+
+
+def test_a_cancelled_class_says_so_and_offers_no_seat(client, photography):
+    from courses import listing
+
+    assert photography in [row.course_class for row in listing.for_home(NOW)]
+    enrolment.cancel_class(photography)
+    html = client.get(f"/courses/{photography.course.slug}/").content.decode()
+    assert "已取消" in html
+    assert photography not in [row.course_class for row in listing.for_home(NOW)]
+    [row], _more = listing.for_facility(photography.facility, NOW)
+    assert row.course_class == photography
