@@ -52,7 +52,8 @@ def _listed() -> QuerySet[CourseClass]:
 
 def with_seats(now: datetime) -> QuerySet[CourseClass]:
     """Classes one can still apply to and get a seat: the term has not ended, its registration
-    has not closed (it may not have opened yet), the class is not cancelled and a seat is free. Soonest first meeting first."""
+    has not closed (it may not have opened yet), the class is not cancelled and a seat is free.
+    Soonest first meeting first."""
     return (
         _listed()
         .filter(
