@@ -71,7 +71,7 @@ browser: install
 
 bench: install
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	export $(with_db) $(with_redis) && $(PY) bench/near.py && $(PY) bench/run.py && $(PY) bench/sheets.py && $(PY) bench/coverage.py && $(PY) bench/exports.py && $(PY) bench/enrolment.py && $(PY) bench/notices.py && $(PY) bench/load.py
+	export $(with_db) $(with_redis) && $(PY) bench/near.py && $(PY) bench/run.py && $(PY) bench/sheets.py && $(PY) bench/coverage.py && $(PY) bench/exports.py && $(PY) bench/enrolment.py && $(PY) bench/messages.py && $(PY) bench/load.py
 
 messages: install
 	export $(with_db) && \

@@ -7,8 +7,6 @@ import hashlib
 
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.text import format_lazy
-from django.utils.translation import pgettext_lazy
 
 from courses.models import CourseClass, Enrolment
 from notices.models import Kind
@@ -24,22 +22,10 @@ def course_name(course_class: CourseClass) -> str:
     return f"{course_class.course.name}{level}"
 
 
-# Short day names keep a message within one SMS segment (周三, not 星期三).
-SHORT_DAYS = (
-    pgettext_lazy("short weekday", "Mon"),
-    pgettext_lazy("short weekday", "Tue"),
-    pgettext_lazy("short weekday", "Wed"),
-    pgettext_lazy("short weekday", "Thu"),
-    pgettext_lazy("short weekday", "Fri"),
-    pgettext_lazy("short weekday", "Sat"),
-    pgettext_lazy("short weekday", "Sun"),
-)
-
-
-def when(course_class: CourseClass) -> str:
-    """ "周三 09:00": the day and time a class meets, in the words of the person's language (the
-    message is worded in it; the values are kept as this lazy text until then)."""
-    return format_lazy("{} {:%H:%M}", SHORT_DAYS[course_class.weekday], course_class.starts_at)
+def when(course_class: CourseClass) -> dict:
+    """When a class meets, as the message's values: its weekday and first time, worded in the
+    person's language when the message is sent (notices.kinds.values)."""
+    return {"weekday": course_class.weekday, "starts": f"{course_class.starts_at:%H:%M}"}
 
 
 def place(course_class: CourseClass) -> str:
@@ -53,7 +39,7 @@ def _message(row: Enrolment, course_class: CourseClass, kind, key: str, **extra)
         kind=kind,
         key=key,
         path=MY_CLASSES,
-        params={"course": course_name(course_class), "when": when(course_class), **extra},
+        params={"course": course_name(course_class), **when(course_class), **extra},
         community_id=course_class.course.term.community_id,
     )
 

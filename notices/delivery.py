@@ -25,9 +25,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from notices import channels
-from notices.models import Channel, Notice
+from notices.models import Channel, Choice, Notice
 
 log = logging.getLogger(__name__)
 Status = Notice.Status
@@ -49,6 +50,34 @@ def address_of(notice: Notice) -> str:
     return notice.user.email
 
 
+NOT_WANTED = _("They chose not to be told of this.")
+UNREACHABLE = _("No mobile number or email address to send to.")
+
+
+def decide(notice: Notice) -> str | None:
+    """How a message not decided yet goes, from the person's choices now: its channel, language,
+    template values and text. Why it is not sent (they turned it off, nothing reaches them), or
+    None. Needs ``user__resident`` selected."""
+    from notices import kinds
+
+    choice = Choice.objects.filter(user_id=notice.user_id).first() or Choice(user_id=notice.user_id)
+    channel = choice.channel_for(kinds.TOPIC[notice.kind])
+    has_phone = getattr(notice.user, "resident", None) is not None
+    has_email = bool(notice.user.email)
+    if channel == Channel.OFF:
+        return str(NOT_WANTED)
+    if channel == Channel.SMS and not has_phone:
+        channel = Channel.EMAIL if has_email else Channel.OFF
+    if channel == Channel.EMAIL and not has_email:
+        channel = Channel.OFF
+    if channel == Channel.OFF:
+        return str(UNREACHABLE)
+    filled = kinds.values(notice.params, choice.language)
+    notice.channel, notice.language, notice.params = channel, choice.language, filled
+    notice.text = kinds.render(notice.kind, filled, choice.language)
+    return None
+
+
 def take(notice_id: int, now: datetime) -> tuple[Notice, bool] | None:
     """Start an attempt: the message, and whether an earlier attempt may have gone out; None when
     there is nothing to do now (done, failed, not due, or in another worker's hands)."""
@@ -59,14 +88,27 @@ def take(notice_id: int, now: datetime) -> tuple[Notice, bool] | None:
             .filter(pk=notice_id)
             .first()
         )
-        if notice is None or notice.status in (Status.SENT, Status.FAILED):
+        if notice is None or notice.status in (Status.SENT, Status.FAILED, Status.SKIPPED):
             return None
         if notice.status == Status.SENDING and notice.lease_until and notice.lease_until > now:
             return None
         if notice.status == Status.PENDING and notice.next_attempt_at > now:
             return None
+        if not notice.channel:
+            reason = decide(notice)
+            if reason:
+                notice.status, notice.last_error = Status.SKIPPED, reason[:200]
+                notice.save(update_fields=["status", "last_error"])
+                return None
+            notice.save(update_fields=["channel", "language", "params", "text"])
         # Still "sending" after its lease: its worker never said how it went.
         unsure = notice.unsure or notice.status == Status.SENDING
+        if notice.attempts >= settings.NOTICES_MAX_ATTEMPTS:
+            # Attempts that never came back count too: a message does not loop for ever.
+            notice.status, notice.lease_until = Status.FAILED, None
+            notice.last_error = (notice.last_error or "no answer")[:200]
+            notice.save(update_fields=["status", "lease_until", "last_error"])
+            return None
         notice.status = Status.SENDING
         notice.attempts += 1
         notice.lease_until = now + timedelta(seconds=settings.NOTICES_LEASE_SECONDS)
@@ -124,7 +166,11 @@ def attempt(notice_id: int, now: datetime | None = None) -> str:
             return record(notice, channels.retry(f"unknown: {error}", unsure=True), timezone.now())
         if found:
             return record(notice, channels.sent(found), timezone.now())
-    outcome = channel.send(notice, address)
+    try:
+        outcome = channel.send(notice, address)
+    except Exception as error:  # a fault of ours or of a library: it may have gone out
+        log.exception("message %s: the channel failed", notice.pk)
+        outcome = channels.retry(f"{type(error).__name__}: {error}", unsure=True)
     if outcome.state != "sent":
         log.warning("message %s: %s", notice.pk, outcome.error)
     return record(notice, outcome, timezone.now())

@@ -11,6 +11,7 @@ characters with the provider's 【signature】) for ordinary names: long names a
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from notices.models import Channel, Kind, Topic
 
@@ -60,14 +61,37 @@ TEXTS = {
 }
 
 
+# Short day names keep a message within one SMS segment (周三, not 星期三).
+SHORT_DAYS = (
+    pgettext_lazy("short weekday", "Mon"),
+    pgettext_lazy("short weekday", "Tue"),
+    pgettext_lazy("short weekday", "Wed"),
+    pgettext_lazy("short weekday", "Thu"),
+    pgettext_lazy("short weekday", "Fri"),
+    pgettext_lazy("short weekday", "Sat"),
+    pgettext_lazy("short weekday", "Sun"),
+)
+
+
 def clipped(value) -> str:
     text = str(value)
     return text if len(text) <= VALUE_LIMIT else text[: VALUE_LIMIT - 1] + "…"
 
 
-def values(kind: str, params: dict, link: str) -> dict:
-    """The template's values: names cut to fit one segment, the link whole."""
-    return {**{k: clipped(v) for k, v in params.items()}, "link": link}
+def values(params: dict, language: str) -> dict:
+    """The template's values in ``language``, from the event's: a class's ``weekday`` and
+    ``starts`` become ``when`` ("周三 09:00"), names are cut to fit one segment, the link is kept
+    whole."""
+    with translation.override(language):
+        filled = {
+            name: clipped(value)
+            for name, value in params.items()
+            if name not in ("weekday", "starts", "link")
+        }
+        if "weekday" in params:
+            filled["when"] = f"{SHORT_DAYS[int(params['weekday'])]} {params.get('starts', '')}"
+    filled["link"] = params.get("link", "")
+    return filled
 
 
 def render(kind: str, filled: dict, language: str) -> str:

@@ -48,6 +48,8 @@ class Notice(models.Model):
         SENDING = "sending", pgettext_lazy("message", "being sent")
         SENT = "sent", pgettext_lazy("message", "sent")
         FAILED = "failed", pgettext_lazy("message", "failed")
+        # Not sent, and rightly: the person chose not to be told, or nothing reaches them.
+        SKIPPED = "skipped", pgettext_lazy("message", "not sent")
 
     # One message per event and person, whatever retries or workers do (notices.outbox).
     key = models.CharField(_("event"), max_length=120, unique=True, editable=False)
@@ -69,10 +71,15 @@ class Notice(models.Model):
         verbose_name=_("community"),
         editable=False,
     )
-    channel = models.CharField(_("channel"), max_length=8, choices=Channel, editable=False)
-    language = models.CharField(_("language"), max_length=10, editable=False)
-    # What the message says (in ``language``) and the values its SMS template is filled with;
-    # both emptied once kept long enough (purge_expired).
+    # How and in which language: decided by the worker from the person's choices when it comes
+    # to send (notices.delivery.decide); empty until then.
+    channel = models.CharField(
+        _("channel"), max_length=8, choices=Channel, blank=True, editable=False
+    )
+    language = models.CharField(_("language"), max_length=10, blank=True, editable=False)
+    # The event's values as the change wrote them, then (once decided) the values its SMS
+    # template is filled with, in ``language``; and what the message says. Both emptied once
+    # kept long enough (purge_expired).
     text = models.TextField(_("text"), blank=True, editable=False)
     params = models.JSONField(_("template values"), default=dict, blank=True, editable=False)
     status = models.CharField(
@@ -98,7 +105,7 @@ class Notice(models.Model):
         verbose_name_plural = _("messages")
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["pending", "sending", "sent", "failed"]),
+                condition=Q(status__in=["pending", "sending", "sent", "failed", "skipped"]),
                 name="notices_notice_status_valid",
             ),
             models.CheckConstraint(
@@ -121,7 +128,7 @@ class Notice(models.Model):
             # The retention rule's question (purge_expired).
             models.Index(
                 fields=["created_at"],
-                condition=Q(status__in=["sent", "failed"]) & ~Q(text=""),
+                condition=Q(status__in=["sent", "failed", "skipped"]) & ~Q(text=""),
                 name="notices_notice_purgeable",
             ),
         ]

@@ -6,24 +6,30 @@ row of the same database).
 Each message has a key naming its event and person ("seat:<enrolment>:<time>"): the outbox holds
 one row per key, so a change told twice (a retried request, two workers writing the digest)
 still makes one message.
+
+What the change writes is only the event: who, what kind, and its values (names, a weekday, a
+time, the link). How the person is told — by SMS, by email or not at all, in which language, in
+what words — is decided by the worker when it comes to send (notices.delivery.decide), from the
+person's choices as they are then. So the change pays two statements whatever the message (the
+insert and its job; measured in bench/messages.py), and a person who turns messages off before
+one goes out is not sent it.
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.utils import timezone, translation
+from django.db import connection, transaction
+from django.utils import timezone
 
-from notices import kinds
-from notices.models import Channel, Choice, Kind, Notice
-from residents.models import Resident
+from notices.models import Kind, Notice
 
 
 @dataclass(frozen=True)
 class Message:
-    """One message to write: for whom, about what, and the values its text is filled with."""
+    """One message to write: for whom, about what, and the values its text is filled with (plain
+    JSON values; a class's time as ``weekday`` and ``starts``, worded in the person's language
+    when it is sent)."""
 
     user_id: int
     kind: str
@@ -33,74 +39,51 @@ class Message:
     community_id: int | None = None
 
 
-def choices_of(user_ids: Iterable[int]) -> dict[int, Choice]:
-    """Each person's choices, their defaults where they made none (one query)."""
-    ids = set(user_ids)
-    found = {c.user_id: c for c in Choice.objects.filter(user_id__in=ids)}
-    return {uid: found.get(uid) or Choice(user_id=uid) for uid in ids}
-
-
-def reachable(user_ids: Iterable[int]) -> tuple[set[int], set[int]]:
-    """Who has a mobile number (a resident profile) and who an email address (one query each)."""
-    ids = set(user_ids)
-    phones = set(Resident.objects.filter(user_id__in=ids).values_list("user_id", flat=True))
-    emails = set(
-        get_user_model().objects.filter(pk__in=ids).exclude(email="").values_list("pk", flat=True)
+def insert_new(rows: list[Notice]) -> list[int]:
+    """Insert ``rows``, leaving out any whose key the outbox holds already; the ids of those
+    written (one statement: INSERT … ON CONFLICT (key) DO NOTHING RETURNING id)."""
+    fields = [f for f in Notice._meta.concrete_fields if not f.primary_key]
+    values = [
+        [f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields] for row in rows
+    ]
+    table = connection.ops.quote_name(Notice._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    one_row = f"({', '.join(['%s'] * len(fields))})"
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES {', '.join([one_row] * len(rows))} "
+        f"ON CONFLICT ({connection.ops.quote_name('key')}) DO NOTHING RETURNING id"
     )
-    return phones, emails
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [v for row in values for v in row])
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def tell(messages: Iterable[Message]) -> list[int]:
-    """Write ``messages`` to the outbox and enqueue their delivery, in the caller's transaction;
-    the ids of the messages written. A person who chose not to hear of a topic, or whom no
-    channel they chose can reach, gets nothing; a key already in the outbox adds nothing."""
-    messages = list(messages)
-    if not messages:
-        return []
+    """Write ``messages`` to the outbox and enqueue their delivery, in the caller's transaction
+    (two statements for one message or a batch); the ids of the messages written. A key already
+    in the outbox adds nothing."""
     from notices.tasks import deliver
 
-    users = {m.user_id for m in messages}
-    choices = choices_of(users)
-    phones, emails = reachable(users)
     now = timezone.now()
-    rows = []
-    for message in messages:
-        choice = choices[message.user_id]
-        channel = choice.channel_for(kinds.TOPIC[message.kind])
-        if channel == Channel.SMS and message.user_id not in phones:
-            channel = Channel.EMAIL if message.user_id in emails else Channel.OFF
-        if channel == Channel.EMAIL and message.user_id not in emails:
-            channel = Channel.OFF
-        if channel == Channel.OFF:
-            continue
-        # Values such as a day's name are worded in the person's language too.
-        with translation.override(choice.language):
-            filled = kinds.values(message.kind, message.params, settings.PORTAL_URL + message.path)
-        rows.append(
-            Notice(
-                key=message.key[:120],
-                kind=message.kind,
-                user_id=message.user_id,
-                community_id=message.community_id,
-                channel=channel,
-                language=choice.language,
-                text=kinds.render(message.kind, filled, choice.language),
-                params=filled,
-                next_attempt_at=now,
-            )
+    rows = [
+        Notice(
+            key=m.key[:120],
+            kind=m.kind,
+            user_id=m.user_id,
+            community_id=m.community_id,
+            params={**m.params, "link": settings.PORTAL_URL + m.path},
+            next_attempt_at=now,
         )
+        for m in messages
+    ]
     if not rows:
         return []
-    with transaction.atomic():
-        Notice.objects.bulk_create(rows, ignore_conflicts=True)
-        # Only the rows this call wrote are still without an attempt and this new.
-        ids = list(
-            Notice.objects.filter(
-                key__in=[r.key for r in rows], attempts=0, status=Notice.Status.PENDING
-            ).values_list("pk", flat=True)
-        )
+    with transaction.atomic(savepoint=False):
+        ids = insert_new(rows)
+        # Due now, so that new messages queue in the order written among retries that are due
+        # (a job without a time would wait behind every one of them).
         for pk in ids:
-            deliver.enqueue(pk)
+            deliver.using(run_after=now).enqueue(pk)
     return ids
 
 

@@ -376,6 +376,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # The tasks framework writes a line as each job starts and ends: only its warnings are kept
+    # (the outbox records what became of each message).
+    "loggers": {
+        "django.tasks": {"level": env_str("TASKS_LOG_LEVEL", "WARNING")},
+        "django_tasks_db": {"level": env_str("TASKS_LOG_LEVEL", "WARNING")},
+    },
 }
 
 if env_bool("TESTING", False) or "PYTEST_VERSION" in os.environ:

@@ -23,7 +23,8 @@ def person():
 
 
 def write(user, key="seat:1:1", **params) -> Notice:
-    [pk] = tell([Message(user.pk, Kind.SEAT, key, "/me/", {"course": "摄影", "when": "周三"})])
+    values = {"course": "摄影", "weekday": 2, "starts": "09:00"}
+    [pk] = tell([Message(user.pk, Kind.SEAT, key, "/me/", values)])
     return Notice.objects.get(pk=pk)
 
 
@@ -219,8 +220,9 @@ def test_email_goes_to_the_address_they_gave(settings, mailoutbox, person):
     person.save()
     Choice.objects.create(user=person, seats=Channel.EMAIL, language="en")
     notice = write(person)
-    assert notice.channel == Channel.EMAIL and notice.language == "en"
     assert delivery.attempt(notice.pk) == Notice.Status.SENT
+    notice.refresh_from_db()
+    assert notice.channel == Channel.EMAIL and notice.language == "en"
     [mail] = mailoutbox
     assert mail.to == ["wang@example.cn"]
     assert mail.body.startswith("You have a seat: 摄影")

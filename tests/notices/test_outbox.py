@@ -22,12 +22,14 @@ def test_a_seat_from_the_waiting_list_reaches_the_first_person_waiting(sms, phot
 
     enrolment.cancel(seat, now=NOW)
     notice = Notice.objects.get()
-    assert (notice.kind, notice.user_id, notice.channel) == (Kind.SEAT, waiting.pk, Channel.SMS)
-    assert notice.status == Notice.Status.PENDING
+    assert (notice.kind, notice.user_id, notice.status) == (Kind.SEAT, waiting.pk, "pending")
+    assert notice.channel == "" and notice.params["course"] == "摄影"  # decided when sent
     drain()
 
     notice.refresh_from_db()
     assert notice.status == Notice.Status.SENT and notice.attempts == 1
+    assert (notice.channel, notice.language) == (Channel.SMS, "zh-hans")
+    assert notice.text.startswith("您已获得名额：摄影，周三 09:00上课。")
     [received] = sms.inbox
     assert received.phone == waiting.resident.phone
     assert received.out_id == f"ccp-{notice.pk}"
@@ -59,9 +61,15 @@ def test_no_message_when_the_change_rolls_back(sms, photography):
 
 def test_a_person_who_turned_a_topic_off_gets_nothing(sms, photography):
     first, second, waiting = residents(3, start=13800000200)
-    Choice.objects.create(user=waiting, seats=Channel.OFF)
     seat = enrolment.enrol(first, photography, now=NOW)
     enrolment.enrol(second, photography, now=NOW)
     enrolment.enrol(waiting, photography, now=NOW)
     enrolment.cancel(seat, now=NOW)
-    assert Notice.objects.count() == 0
+    # Turned off after the seat was handed over, before the worker came to send: not sent.
+    Choice.objects.create(user=waiting, seats=Channel.OFF)
+    drain()
+    notice = Notice.objects.get()
+    assert notice.status == Notice.Status.SKIPPED
+    assert notice.last_error == "本人选择不接收这类消息。"
+    assert (notice.text, notice.attempts) == ("", 0)
+    assert sms.inbox == []

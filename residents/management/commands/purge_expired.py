@@ -46,10 +46,10 @@ def purge(now=None) -> dict[str, int]:
             ).delete()[0],
             "expired sessions": Session.objects.filter(expire_date__lt=now).delete()[0],
             "message texts": Notice.objects.filter(
-                status__in=[Notice.Status.SENT, Notice.Status.FAILED],
+                status__in=[Notice.Status.SENT, Notice.Status.FAILED, Notice.Status.SKIPPED],
                 created_at__lt=now - timedelta(days=settings.NOTICES_KEEP_DAYS),
             )
-            .exclude(text="")
+            .exclude(text="", params={})
             .update(text="", params={}),
             "finished jobs": DBTaskResult.objects.filter(
                 status__in=["SUCCESSFUL", "FAILED"], finished_at__lt=now - timedelta(days=1)

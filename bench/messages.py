@@ -1,7 +1,7 @@
 """Messages benchmark (notices/): how fast the outbox takes messages, how fast workers deliver them,
 and what telling someone costs the change that tells them.
 
-    make bench                       # or: python bench/notices.py [--messages 2000]
+    make bench                       # or: python bench/messages.py [--messages 2000]
 
 Prints messages written to the outbox per second (``outbox.tell`` in its own transaction per
 message, and in batches of 50); messages delivered per second through the real Alibaba Cloud
