@@ -327,6 +327,8 @@ ELDER_MODE_COOKIE = "elder_mode"
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["notices"]}}
 # The address links in messages point at (an SMS carries the whole address).
 PORTAL_URL = env_str("PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
+# false writes no messages at all: for a deployment that tells nobody, and for bench/messages.py.
+NOTICES_OUTBOX = env_bool("NOTICES_OUTBOX", True)
 # Which channel carries each way of telling: "aliyun" (Alibaba Cloud SMS) or "console" for SMS;
 # "smtp" (Django's email settings) or "console" for email. "console" writes each message to
 # NOTICES_CONSOLE_FILE (or the worker's output when empty).
