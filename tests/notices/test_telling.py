@@ -163,7 +163,8 @@ def test_the_person_chooses_language_and_channel(photography):
     drain()
     [told] = notices()
     assert (told.channel, told.language, told.status) == (Channel.EMAIL, "en", "sent")
-    assert told.text == "You have a seat: 摄影, Wed 09:00. http://127.0.0.1:8000/me/ Reply T to stop"
+    link = "http://127.0.0.1:8000/me/"
+    assert told.text == f"You have a seat: 摄影, Wed 09:00. {link} Reply T to stop"
 
 
 def test_someone_with_neither_a_number_nor_an_address_is_not_sent_anything(staff_a):
