@@ -27,6 +27,8 @@ def remember_before(sender, instance, raw=False, **kwargs) -> None:
     from courses import telling
     from facilities.models import Facility
 
+    if sender is Facility and instance.status != Facility.Status.TEMPORARILY_CLOSED:
+        return  # only a closing concerns the people of its classes: no query for other saves
     fields = ["status"] if sender is Facility else telling.WHEN_AND_WHERE
     instance._before = sender.objects.filter(pk=instance.pk).values(*fields).first()
 

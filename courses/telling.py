@@ -5,7 +5,6 @@ for a while (the signals in courses.apps)."""
 
 import hashlib
 
-from django.db.models import Q
 from django.utils import timezone
 
 from courses.models import CourseClass, Enrolment
@@ -111,7 +110,7 @@ def venue_closed(facility) -> None:
     classes = {
         c.pk: c
         for c in CourseClass.objects.filter(
-            Q(facility=facility), last_date__gte=today, cancelled_at__isnull=True
+            facility=facility, last_date__gte=today, cancelled_at__isnull=True
         ).select_related("course__term", "facility")
     }
     tell(

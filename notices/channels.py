@@ -29,6 +29,7 @@ from django.core import mail
 from django.utils import timezone
 
 from notices.models import Channel
+from residents.models import mask
 
 
 @dataclass(frozen=True)
@@ -246,8 +247,6 @@ class Console(Base):
         self.channel = channel
 
     def line(self, notice, address: str) -> str:
-        from residents.models import mask
-
         shown = mask(address) if address.isdigit() else address
         return f"{out_id(notice)}\t{self.channel}\t{shown}\t{notice.text}\n"
 

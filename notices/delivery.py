@@ -60,7 +60,7 @@ def decide(notice: Notice) -> str | None:
     None. Needs ``user__resident`` selected."""
     from notices import kinds
 
-    choice = Choice.objects.filter(user_id=notice.user_id).first() or Choice(user_id=notice.user_id)
+    choice = Choice.of(notice.user_id)
     channel = choice.channel_for(kinds.TOPIC[notice.kind])
     has_phone = getattr(notice.user, "resident", None) is not None
     has_email = bool(notice.user.email)

@@ -13,7 +13,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from notices.models import Channel, Kind, Topic
+from notices.models import Kind, Topic
 
 # The signature the provider puts first (【完整社区】): counted in the segment.
 SIGNATURE_CHARS = len(settings.ALIYUN_SMS_SIGN_NAME) + 2
@@ -29,15 +29,6 @@ TOPIC = {
     Kind.VENUE_CLOSED: Topic.CLASSES,
     Kind.WISH_REPLY: Topic.WISHES,
     Kind.DIGEST: Topic.DIGEST,
-}
-
-# Without a choice of their own: told by SMS of what they asked for (a seat, a class, an answer
-# to their wish); staff get their digest by email. Nothing else is ever sent: no marketing.
-DEFAULTS = {
-    Topic.SEATS: Channel.SMS,
-    Topic.CLASSES: Channel.SMS,
-    Topic.WISHES: Channel.SMS,
-    Topic.DIGEST: Channel.EMAIL,
 }
 
 STOP = _("Reply T to stop")

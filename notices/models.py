@@ -173,5 +173,10 @@ class Choice(models.Model):
     def __str__(self) -> str:
         return str(self.user_id)
 
+    @classmethod
+    def of(cls, user_id: int) -> "Choice":
+        """The person's choices: theirs, or the defaults when they made none (unsaved)."""
+        return cls.objects.filter(user_id=user_id).first() or cls(user_id=user_id)
+
     def channel_for(self, topic: str) -> str:
         return getattr(self, topic)

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from notices.models import Kind, Notice
+from notices.models import Notice
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,3 @@ def tell(messages: Iterable[Message]) -> list[int]:
         for pk in ids:
             deliver.using(run_after=now).enqueue(pk)
     return ids
-
-
-def one(user_id: int, kind: Kind, key: str, path: str, community_id=None, **params) -> list[int]:
-    """``tell`` for one message."""
-    return tell([Message(user_id, kind, key, path, params, community_id)])

@@ -30,7 +30,7 @@ STOP_WORDS = {"T", "TD", "N", "退订", "STOP", "UNSUBSCRIBE"}
 @require_http_methods(["GET", "POST"])
 def choices(request: HttpRequest) -> HttpResponse:
     """What I am told, how, and in which language; and the last messages sent to me."""
-    choice = Choice.objects.filter(user=request.user).first() or Choice(user=request.user)
+    choice = Choice.of(request.user.pk)
     has_phone = Resident.objects.filter(user=request.user).exists()
     is_staff = Membership.objects.filter(
         user=request.user, role=Membership.Role.STAFF, community__isnull=False

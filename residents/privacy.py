@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from courses import enrolment as enrolment_engine
 from courses.models import Attendance, Enrolment
-from notices.kinds import DEFAULTS
 from notices.models import Choice, Notice, Topic
 from residents.models import Resident
 from wishes.models import Support, Wish
@@ -105,14 +104,11 @@ def my_data(resident: Resident) -> dict:
 
 
 def _choices(user_id: int) -> dict:
-    choice = Choice.objects.filter(user_id=user_id).first()
-    chosen = {
-        topic.value: (choice.channel_for(topic) if choice else DEFAULTS[topic]) for topic in Topic
-    }
+    choice = Choice.of(user_id)
     return {
-        **chosen,
-        "language": choice.language if choice else "zh-hans",
-        "chosen": choice is not None,
+        **{topic.value: choice.channel_for(topic) for topic in Topic},
+        "language": choice.language,
+        "chosen": choice.pk is not None,
     }
 
 

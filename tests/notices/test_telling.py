@@ -168,9 +168,10 @@ def test_the_person_chooses_language_and_channel(photography):
 
 
 def test_someone_with_neither_a_number_nor_an_address_is_not_sent_anything(staff_a):
-    from notices.outbox import one
+    from notices.outbox import Message, tell
 
-    [pk] = one(staff_a.pk, Kind.SEAT, "seat:x", "/me/", course="摄影", weekday=2, starts="9:00")
+    values = {"course": "摄影", "weekday": 2, "starts": "9:00"}
+    [pk] = tell([Message(staff_a.pk, Kind.SEAT, "seat:x", "/me/", values)])
     drain()
     told = Notice.objects.get(pk=pk)
     assert (told.status, told.last_error) == ("skipped", "没有可发送的手机号或电子邮箱。")
