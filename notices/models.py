@@ -51,8 +51,10 @@ class Notice(models.Model):
         # Not sent, and rightly: the person chose not to be told, or nothing reaches them.
         SKIPPED = "skipped", pgettext_lazy("message", "not sent")
 
-    # One message per event and person, whatever retries or workers do (notices.outbox).
-    key = models.CharField(_("event"), max_length=120, unique=True, editable=False)
+    # One message per event and person, whatever retries or workers do (notices.outbox): the
+    # constraint notices_notice_one_per_key (a unique constraint, not unique=True, which would
+    # add a second index for LIKE that no query uses and every message pays for).
+    key = models.CharField(_("event"), max_length=120, editable=False)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind, editable=False)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -70,6 +72,7 @@ class Notice(models.Model):
         related_name="+",
         verbose_name=_("community"),
         editable=False,
+        db_index=False,  # notices_notice_community leads with it
     )
     # How and in which language: decided by the worker from the person's choices when it comes
     # to send (notices.delivery.decide); empty until then.
@@ -115,6 +118,7 @@ class Notice(models.Model):
                 condition=Q(status="sent", sent_at__isnull=False) | ~Q(status="sent"),
                 name="notices_notice_sent_has_time",
             ),
+            models.UniqueConstraint(fields=["key"], name="notices_notice_one_per_key"),
         ]
         indexes = [
             # The sweep's question: what is waiting, or stuck in an attempt, and since when.

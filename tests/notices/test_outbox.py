@@ -73,3 +73,57 @@ def test_a_person_who_turned_a_topic_off_gets_nothing(sms, photography):
     assert notice.last_error == "本人选择不接收这类消息。"
     assert (notice.text, notice.attempts) == ("", 0)
     assert sms.inbox == []
+
+
+def test_the_job_written_with_a_message_is_the_job_enqueue_writes():
+    """notices.outbox.write writes each message's job in the message's own statement: the row
+    must be the one django-tasks-db's ``enqueue`` saves, column by column (a new django-tasks-db
+    that adds or changes a column fails here, not in a worker)."""
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from notices.outbox import Message, tell
+    from notices.tasks import deliver
+
+    [person] = residents(1, start=13800000300)
+    now = timezone.now()
+    with transaction.atomic():
+        [pk] = tell([Message(user_id=person.pk, kind=Kind.SEAT, key="seat:job-shape", path="/me/")])
+    ours = DBTaskResult.objects.get()
+    theirs = DBTaskResult.objects.get(pk=deliver.using(run_after=now).enqueue(pk).id)
+    assert ours.args_kwargs == theirs.args_kwargs == {"args": [pk], "kwargs": {}}
+    assert ours.run_after == Notice.objects.get(pk=pk).next_attempt_at
+    different = {
+        f.name: (getattr(ours, f.attname), getattr(theirs, f.attname))
+        for f in DBTaskResult._meta.concrete_fields
+        if f.name not in {"id", "enqueued_at", "run_after"}
+        and getattr(ours, f.attname) != getattr(theirs, f.attname)
+    }
+    assert different == {}
+    assert ours.id != theirs.id and ours.status == "READY"
+    assert abs(ours.enqueued_at - theirs.enqueued_at).total_seconds() < 60
+    # The same task, queue, backend and priority.
+    assert ours.task.using(run_after=now) == theirs.task.using(run_after=now)
+    assert drain() == 2  # a worker runs both (the second finds it sent: one SMS)
+
+
+def test_a_key_told_twice_makes_one_message_and_one_job():
+    """An event named twice, in one batch or in two changes, is one message with one job."""
+    from django_tasks_db.models import DBTaskResult
+
+    from notices.outbox import Message, tell
+
+    first, second = residents(2, start=13800000310)
+    batch = [
+        Message(user_id=first.pk, kind=Kind.WISH_REPLY, key="wish:1:a", path="/wishes/"),
+        Message(user_id=first.pk, kind=Kind.WISH_REPLY, key="wish:1:a", path="/wishes/"),
+        Message(user_id=second.pk, kind=Kind.WISH_REPLY, key="wish:1:b", path="/wishes/"),
+    ]
+    with transaction.atomic():
+        written = tell(batch)
+    assert len(written) == 2
+    with transaction.atomic():
+        assert tell(batch[:1]) == []
+    assert Notice.objects.count() == 2
+    jobs = DBTaskResult.objects.values_list("args_kwargs__args__0", flat=True)
+    assert sorted(jobs) == sorted(written)

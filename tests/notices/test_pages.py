@@ -3,6 +3,7 @@
 
 import json
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -231,3 +232,31 @@ def test_deleting_an_account_takes_its_messages_and_choices(person, community_a)
     privacy.delete_account(person)
     assert not Notice.objects.exists() and not Choice.objects.exists()
     assert not get_user_model().objects.filter(pk=person.pk).exists()
+
+
+def test_purge_deletes_finished_jobs_and_those_a_dead_worker_left_running():
+    from django_tasks_db.models import DBTaskResult
+
+    from notices.tasks import deliver
+
+    ids = [deliver.enqueue(n).id for n in range(5)]
+    day_ago = timezone.now() - timedelta(days=1, minutes=1)
+    hour_ago = timezone.now() - timedelta(hours=1)
+    states = [  # status, started, finished; the first two and the fourth go
+        ("SUCCESSFUL", day_ago, day_ago),
+        ("RUNNING", day_ago, None),  # its worker was killed a day ago
+        ("RUNNING", hour_ago, None),  # perhaps still running
+        ("FAILED", day_ago, day_ago),
+        ("READY", None, None),
+    ]
+    for pk, (status, started, finished) in zip(ids, states, strict=True):
+        DBTaskResult.objects.filter(pk=pk).update(
+            status=status, started_at=started, finished_at=finished
+        )
+    out = StringIO()
+    call_command("purge_expired", stdout=out)
+    left = set(DBTaskResult.objects.values_list("status", flat=True))
+    assert left == {"RUNNING", "READY"}
+    assert DBTaskResult.objects.get(status="RUNNING").started_at == hour_ago
+    assert "finished jobs: 2" in out.getvalue()
+    assert "jobs of workers that died: 1" in out.getvalue()

@@ -8,7 +8,9 @@ from a timer, like draw_lots.
 - expired sessions;
 - the text of messages delivered or given up more than ``NOTICES_KEEP_DAYS`` ago (the outbox
   keeps what kind of message went to whom and when, not what it said), and the workers'
-  finished jobs after a day (they hold message numbers only).
+  finished jobs after a day (they hold message numbers only); so are the jobs of a worker that
+  died mid-job, still "running" a day later (a job runs for seconds; the sweep has long given
+  its message to another job).
 """
 
 from datetime import timedelta
@@ -53,6 +55,9 @@ def purge(now=None) -> dict[str, int]:
             .update(text="", params={}),
             "finished jobs": DBTaskResult.objects.filter(
                 status__in=["SUCCESSFUL", "FAILED"], finished_at__lt=now - timedelta(days=1)
+            ).delete()[0],
+            "jobs of workers that died": DBTaskResult.objects.filter(
+                status="RUNNING", started_at__lt=now - timedelta(days=1)
             ).delete()[0],
         }
     return counts
