@@ -204,16 +204,22 @@ def end_session(key: str) -> None:
     import_module(settings.SESSION_ENGINE).SessionStore(key).delete()
 
 
-def start(server: str, redis: bool = True) -> subprocess.Popen:
+def start(server: str, redis: bool = True, port: int = PORT) -> subprocess.Popen:
+    """``server`` serving the portal on ``port`` (``PORT`` unless another is asked for), once it
+    answers its health check."""
     env = {**os.environ, "DEBUG": "false", "BENCH_FLOOR": "true"}
     if not redis:
         env["REDIS_URL"] = ""
+    command = [
+        str(port) if arg == str(PORT) else arg.replace(f"{HOST}:{PORT}", f"{HOST}:{port}")
+        for arg in SERVERS[server]
+    ]
     process = subprocess.Popen(
-        SERVERS[server], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     for _ in range(100):
         try:
-            with urllib.request.urlopen(f"{BASE}/healthz", timeout=1) as response:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/healthz", timeout=1) as response:
                 if response.status == 200:
                     return process
         except OSError:

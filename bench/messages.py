@@ -11,20 +11,21 @@ own time); and seats handed over (the first person waiting takes the freed seat 
 with the outbox and without it (``NOTICES_OUTBOX`` off: ``tell`` writes nothing), measured twice:
 
 - in-process, the function alone: ``courses.enrolment.cancel`` called in a loop, the outbox on
-  for one hand-over and off for the next (the setting overridden around each call), so that both
+  for one hand-over and off for the next (the setting switched between calls), so that both
   halves meet the same tables and the same moments of the machine; seats per second from the
   median hand-over of each;
-- through the server, as a resident's cancel request: the production server as ``make serve``
-  starts it (granian, 2 processes, DEBUG off; bench/load.py's ``start``), each seated resident
-  POSTing the confirmation of /me/enrolments/<pk>/cancel/ once with their own session and CSRF
-  token, from ``--clients`` concurrent clients (4, against one class: the hand-overs queue on its
-  lock; one TCP connection a request; ``--clients 1`` sends them one after another): requests
-  per second and p50 / p90 latency. The server is restarted for each half, with the setting,
-  and the first ``--warm`` requests of each half are not timed.
+- through the server, as a resident's cancel request: two production servers as ``make serve``
+  starts one (granian, 2 processes, DEBUG off; bench/load.py's ``start``) run at once on the same
+  database, one writing messages and one not (ports 8100 and 8101), each with a class of its own
+  (the hand-overs queue on its lock); each seated resident POSTs the confirmation of
+  /me/enrolments/<pk>/cancel/ once with their own session and CSRF token, the requests taking
+  turns between the two servers, from ``--clients`` concurrent clients (4; one TCP connection a
+  request), so that both servers meet the same machine at the same moments; the median and p90
+  time of a request to each, their speeds compared as the inverse of the medians. The first
+  ``--warm`` requests of each server in a round are not timed.
 
-Each is repeated ``--rounds`` times (a new class each; through the server, with and without
-alternating, the order flipping each round); it prints the medians, their ratio, and whether the
-outbox keeps the path within 10 % of its speed without it. Not a test: it reports.
+Each is repeated ``--rounds`` times (new classes each time); it prints the medians, their ratio,
+and whether the outbox keeps the path within 10 % of its speed without it. Not a test: it reports.
 
 Works on the database DATABASE_URL names: it adds bench residents and classes to 林园社区's demo
 term, and deletes them, their sessions, their messages and their jobs afterwards. Before the
@@ -33,7 +34,7 @@ delivered once by the console channel into /dev/null (``manage.py work --batch``
 bench's workers find only the bench's messages; the bench says how many. It is for a demo or
 scratch database: on one with real messages waiting, those would be lost. No other worker should
 run on the database meanwhile (``make run``'s would share the queue and the numbers), and no
-other server on bench/load.py's port.
+other server on bench/load.py's port or the one after it.
 """
 
 import argparse
@@ -61,7 +62,7 @@ import load
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -240,9 +241,12 @@ def hand_over_times(course_class: CourseClass) -> tuple[dict[bool, list[float]],
     seated = list(course_class.enrolments.filter(status=Enrolment.Status.ENROLLED).order_by("pk"))
     times: dict[bool, list[float]] = {True: [], False: []}
     queries = {}
-    for i, row in enumerate(seated):
-        outbox = i % 2 == 0
-        with override_settings(NOTICES_OUTBOX=outbox):
+    # The setting itself is switched, not overridden: override_settings' signal would empty
+    # caches (translations, templates …) before every hand-over, timing their refilling too.
+    was = settings.NOTICES_OUTBOX
+    try:
+        for i, row in enumerate(seated):
+            outbox = settings.NOTICES_OUTBOX = i % 2 == 0
             if outbox not in queries:
                 with CaptureQueriesContext(connection) as captured:
                     assert enrolment.cancel(row) is not None
@@ -251,19 +255,25 @@ def hand_over_times(course_class: CourseClass) -> tuple[dict[bool, list[float]],
             began = time.perf_counter()
             assert enrolment.cancel(row) is not None
             times[outbox].append(time.perf_counter() - began)
+    finally:
+        settings.NOTICES_OUTBOX = was
     return times, queries
+
+
+PORTS = {True: load.PORT, False: load.PORT + 1}  # the server writing messages, and the other
 
 
 def serve(outbox: bool) -> subprocess.Popen:
     """The production server as ``make serve`` starts it (bench/load.py's ``start``: granian, 2
-    processes, DEBUG off), writing messages or not; allowances off, as every request comes from
-    one address."""
+    processes, DEBUG off), writing messages or not, on a port of its own; allowances off, as
+    every request comes from one address."""
+    port = PORTS[outbox]
     with socket.socket() as probe:
-        if probe.connect_ex((load.HOST, load.PORT)) == 0:
-            raise SystemExit(f"something already listens on {load.BASE}: another bench's server?")
+        if probe.connect_ex((load.HOST, port)) == 0:
+            raise SystemExit(f"something already listens on port {port}: another bench's server?")
     env = {"NOTICES_OUTBOX": str(outbox).lower(), "ALLOWANCES": "false", "LOG_LEVEL": "WARNING"}
     with mock.patch.dict(os.environ, env):
-        return load.start("granian")
+        return load.start("granian", port=port)
 
 
 class Stay(urllib.request.HTTPRedirectHandler):
@@ -271,15 +281,18 @@ class Stay(urllib.request.HTTPRedirectHandler):
         return None  # the redirect after the POST is the answer (an HTTPError here)
 
 
-def cancel_requests(course_class: CourseClass, sessions: list[str]) -> list[urllib.request.Request]:
-    """Each seated resident's POST of the confirmation of their own cancel page, signed in by a
-    session of their own (its key added to ``sessions``) and carrying a CSRF token."""
+def cancel_requests(
+    course_class: CourseClass, sessions: list[str], port: int
+) -> list[urllib.request.Request]:
+    """Each seated resident's POST of the confirmation of their own cancel page, to the server on
+    ``port``, signed in by a session of their own (its key added to ``sessions``) and carrying a
+    CSRF token."""
     seated = course_class.enrolments.filter(status=Enrolment.Status.ENROLLED).select_related("user")
     requests = []
     for row in seated.order_by("pk"):
         sessions.append(load.session_for(row.user))
         token = secrets.token_hex(16)
-        url = load.BASE + reverse("me:cancel", args=[row.pk])
+        url = f"http://{load.HOST}:{port}" + reverse("me:cancel", args=[row.pk])
         cookies = (
             f"{settings.SESSION_COOKIE_NAME}={sessions[-1]}; {settings.CSRF_COOKIE_NAME}={token}"
         )
@@ -320,22 +333,31 @@ def post_all(requests: list[urllib.request.Request], clients: int) -> tuple[floa
 
 
 def served_hand_overs(
-    course_class: CourseClass, outbox: bool, warm: int, clients: int, sessions: list[str]
-) -> tuple[float, float, float]:
-    """Requests per second and p50 / p90 latency (seconds) of the seated residents' cancel
-    requests (after the first ``warm``, untimed), through a server started for them."""
-    requests = cancel_requests(course_class, sessions)
-    server = serve(outbox)
-    try:
-        post_all(requests[:warm], clients)
-        rate, took = post_all(requests[warm:], clients)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    rows = course_class.enrolments
-    assert not rows.filter(status=Enrolment.Status.WAITLISTED).exists(), "a seat not handed over"
-    assert rows.filter(status=Enrolment.Status.ENROLLED).count() == len(requests)
-    return rate, statistics.median(took), statistics.quantiles(took, n=10)[-1]
+    classes: dict[bool, CourseClass], warm: int, clients: int, sessions: list[str]
+) -> dict[bool, list[float]]:
+    """The seconds of the seated residents' cancel requests of ``classes[True]`` to the server
+    writing messages and of ``classes[False]`` to the other, both servers running at once and the
+    requests taking turns between them (after the first ``warm`` of each, untimed), so that both
+    meet the same machine at the same moments; each class queues on its own lock."""
+    requests = {
+        outbox: cancel_requests(course_class, sessions, PORTS[outbox])
+        for outbox, course_class in classes.items()
+    }
+    in_turn = [
+        (outbox, request)
+        for pair in zip(requests[True], requests[False], strict=True)
+        for outbox, request in zip((True, False), pair, strict=True)
+    ]
+    post_all([r for _outbox, r in in_turn[: 2 * warm]], clients)
+    timed = in_turn[2 * warm :]
+    _rate, took = post_all([r for _outbox, r in timed], clients)
+    for course_class in classes.values():
+        rows = course_class.enrolments
+        assert not rows.filter(status=Enrolment.Status.WAITLISTED).exists(), "a seat not given"
+    return {
+        outbox: [t for (o, _r), t in zip(timed, took, strict=True) if o == outbox]
+        for outbox in classes
+    }
 
 
 def clean(user_ids: list[int], sessions: list[str]) -> None:
@@ -365,6 +387,42 @@ def verdict(ratio: float) -> str:
     )
 
 
+def written_and_delivered(args, user_ids: list[int]) -> None:
+    """Messages written to the outbox per second, then delivered per second by workers."""
+    print(f"outbox ({args.messages} messages to {len(user_ids)} residents):")
+    for batch in (1, 50):
+        rate = enqueue_rate(user_ids, args.messages, batch)
+        print(f"  {rate:7.0f} messages written per second, {batch} to a transaction")
+    # Those are not for delivery.
+    written = Notice.objects.filter(user_id__in=user_ids)
+    DBTaskResult.objects.filter(
+        task_path=deliver.module_path,
+        args_kwargs__args__0__in=list(written.values_list("pk", flat=True)),
+    ).delete()
+    written.delete()
+
+    theirs = deliver_theirs()
+    if theirs:
+        print(
+            f"delivery: first the database's own {theirs} undelivered messages, by the console "
+            "channel into /dev/null"
+        )
+    if undelivered().exists():
+        print(
+            f"delivery: skipped, {undelivered().count()} undelivered messages of this "
+            "database's own are not due yet: the bench's workers would send them later"
+        )
+    else:
+        for delay, n in ((0.0, args.deliver), (0.1, args.deliver // 5)):
+            answering = f"in {delay} s" if delay else "at once"
+            print(f"delivery ({n} messages, the fake provider answering {answering}):")
+            with fake_sms.FakeSms(delay=delay) as sms:
+                for workers in (1, 2):
+                    rate = delivery_rate(user_ids, n, workers, sms)
+                    print(f"  {rate:7.0f} messages delivered per second by {workers} worker(s)")
+                assert len({r.out_id for r in sms.inbox}) == len(sms.inbox)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=2000)
@@ -372,47 +430,19 @@ def main() -> None:
     parser.add_argument("--seats", type=int, default=150)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=4, help="concurrent cancel requests")
-    parser.add_argument("--warm", type=int, default=20, help="untimed requests a server start")
+    parser.add_argument("--warm", type=int, default=20, help="untimed requests a round")
+    parser.add_argument(
+        "--hand-overs-only", action="store_true", help="only what telling costs a hand-over"
+    )
     args = parser.parse_args()
     load.prepare(city=False)
     get_user_model().objects.filter(username__startswith=PREFIX).delete()  # an interrupted run
     CourseClass.objects.filter(level="消息基准").delete()
-    user_ids = people(max(200, 2 * (args.seats + args.warm)))
+    user_ids = people(max(200, 4 * (args.seats + args.warm)))
     sessions: list[str] = []
     try:
-        print(f"outbox ({args.messages} messages to {len(user_ids)} residents):")
-        for batch in (1, 50):
-            rate = enqueue_rate(user_ids, args.messages, batch)
-            print(f"  {rate:7.0f} messages written per second, {batch} to a transaction")
-        # Those are not for delivery.
-        written = Notice.objects.filter(user_id__in=user_ids)
-        DBTaskResult.objects.filter(
-            task_path=deliver.module_path,
-            args_kwargs__args__0__in=list(written.values_list("pk", flat=True)),
-        ).delete()
-        written.delete()
-
-        theirs = deliver_theirs()
-        if theirs:
-            print(
-                f"delivery: first the database's own {theirs} undelivered messages, by the console "
-                "channel into /dev/null"
-            )
-        if undelivered().exists():
-            print(
-                f"delivery: skipped, {undelivered().count()} undelivered messages of this "
-                "database's own are not due yet: the bench's workers would send them later"
-            )
-        else:
-            for delay, n in ((0.0, args.deliver), (0.1, args.deliver // 5)):
-                answering = f"in {delay} s" if delay else "at once"
-                print(f"delivery ({n} messages, the fake provider answering {answering}):")
-                with fake_sms.FakeSms(delay=delay) as sms:
-                    for workers in (1, 2):
-                        rate = delivery_rate(user_ids, n, workers, sms)
-                        print(f"  {rate:7.0f} messages delivered per second by {workers} worker(s)")
-                    assert len({r.out_id for r in sms.inbox}) == len(sms.inbox)
-
+        if not args.hand_overs_only:
+            written_and_delivered(args, user_ids)
         term = Term.objects.filter(community__name="林园社区").order_by("-registration_opens")[0]
         venue = Facility.objects.filter(community=term.community, status="open").first()
 
@@ -440,36 +470,44 @@ def main() -> None:
         print(f"  {verdict(with_ / without)}")
 
         # Through the server, as a resident's cancel request.
-        results: dict[bool, list[tuple[float, float, float]]] = {True: [], False: []}
-        for round_ in range(args.rounds):
-            for outbox in (True, False) if round_ % 2 == 0 else (False, True):
-                course_class = seats_class(term, venue, user_ids, args.seats + args.warm)
+        times = {True: [], False: []}
+        servers = [serve(True), serve(False)]
+        try:
+            for _round in range(args.rounds):
                 before = told(user_ids)
-                results[outbox].append(
-                    served_hand_overs(course_class, outbox, args.warm, args.clients, sessions)
-                )
+                n = args.seats + args.warm
+                classes = {  # people of their own in each
+                    outbox: seats_class(term, venue, user_ids[i * 2 * n :], n)
+                    for i, outbox in enumerate((True, False))
+                }
+                taken = served_hand_overs(classes, args.warm, args.clients, sessions)
+                for outbox in (True, False):
+                    times[outbox] += taken[outbox]
                 written = told(user_ids) - before
-                assert written == (args.seats + args.warm if outbox else 0), written
+                assert written == args.seats + args.warm, written
+                CourseClass.objects.filter(pk__in=[c.pk for c in classes.values()]).delete()
+        finally:
+            for server in servers:
+                server.terminate()
+            for server in servers:
+                server.wait(timeout=30)
         print(
             "seats handed over through the server, as a resident's cancel request (POST "
-            f"/me/enrolments/<pk>/cancel/, granian 2 processes, DEBUG off, {args.clients} "
-            f"concurrent clients; {args.rounds} rounds of {args.seats} after {args.warm} untimed, "
-            "medians):"
+            f"/me/enrolments/<pk>/cancel/; two servers at once, granian 2 processes each, DEBUG "
+            f"off, one writing messages and one not, each with a class of its own; {args.clients}"
+            f" concurrent clients, the requests taking turns between the servers; {args.rounds} "
+            f"rounds of {args.seats} each after {args.warm} untimed):"
         )
         medians = {}
         for outbox, label in ((True, "with the outbox"), (False, "without it")):
-            rows = results[outbox]
-            medians[outbox] = [statistics.median(r[i] for r in rows) for i in range(3)]
-            rate, p50, p90 = medians[outbox]
+            medians[outbox] = statistics.median(times[outbox])
+            p90 = statistics.quantiles(times[outbox], n=10)[-1]
             print(
-                f"  {rate:7.0f} requests per second {label}, latency p50 {p50 * 1000:.1f} ms, "
-                f"p90 {p90 * 1000:.1f} ms; rounds: {each(r[0] for r in rows)}"
+                f"  a request takes {medians[outbox] * 1000:5.1f} ms {label} (median; p90 "
+                f"{p90 * 1000:.1f} ms; {len(times[outbox])} timed)"
             )
-        print(f"  {verdict(medians[True][0] / medians[False][0])}")
-        print(
-            f"  latency with / without: p50 {medians[True][1] / medians[False][1]:.2f}, "
-            f"p90 {medians[True][2] / medians[False][2]:.2f}"
-        )
+        # Speed is the inverse of the time a request takes.
+        print(f"  {verdict(medians[False] / medians[True])}")
     finally:
         clean(user_ids, sessions)
 
