@@ -39,9 +39,9 @@ class Message:
     community_id: int | None = None
 
 
-def _prepared(instance, fields, add: bool = True) -> list:
+def _prepared(instance, fields) -> list:
     """The database values of ``instance``'s ``fields``, as Django's own insert prepares them."""
-    return [f.get_db_prep_save(f.pre_save(instance, add), connection) for f in fields]
+    return [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
 
 
 def write(rows: list[Notice], task) -> list[int]:
