@@ -65,13 +65,13 @@ PY = sys.executable
 BIN = Path(PY).parent
 
 # The app servers compared (README "Production" says which won). Each serves portal's WSGI app
-# with 2 processes, one per core.
+# with 2 processes, one per core; ``start`` fills in the address.
 SERVERS = {
-    "gunicorn-gthread": [str(BIN / "gunicorn"), "portal.wsgi", "--bind", f"{HOST}:{PORT}",
+    "gunicorn-gthread": [str(BIN / "gunicorn"), "portal.wsgi", "--bind", "{host}:{port}",
                          "--workers", "2", "--threads", "4", "--worker-class", "gthread"],
-    "gunicorn-sync": [str(BIN / "gunicorn"), "portal.wsgi", "--bind", f"{HOST}:{PORT}",
+    "gunicorn-sync": [str(BIN / "gunicorn"), "portal.wsgi", "--bind", "{host}:{port}",
                       "--workers", "4", "--worker-class", "sync"],
-    "granian": [str(BIN / "granian"), "--interface", "wsgi", "--host", HOST, "--port", str(PORT),
+    "granian": [str(BIN / "granian"), "--interface", "wsgi", "--host", "{host}", "--port", "{port}",
                 "--workers", "2", "--blocking-threads", "4", "portal.wsgi:application"],
 }  # fmt: skip
 
@@ -210,10 +210,7 @@ def start(server: str, redis: bool = True, port: int = PORT) -> subprocess.Popen
     env = {**os.environ, "DEBUG": "false", "BENCH_FLOOR": "true"}
     if not redis:
         env["REDIS_URL"] = ""
-    command = [
-        str(port) if arg == str(PORT) else arg.replace(f"{HOST}:{PORT}", f"{HOST}:{port}")
-        for arg in SERVERS[server]
-    ]
+    command = [arg.replace("{host}", HOST).replace("{port}", str(port)) for arg in SERVERS[server]]
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )

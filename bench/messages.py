@@ -306,9 +306,9 @@ def cancel_requests(
     return requests
 
 
-def post_all(requests: list[urllib.request.Request], clients: int) -> tuple[float, list[float]]:
-    """Send each request once from ``clients`` concurrent clients; requests per second and each
-    one's seconds. Every answer must be the redirect back to /me/."""
+def post_all(requests: list[urllib.request.Request], clients: int) -> list[float]:
+    """Send each request once from ``clients`` concurrent clients; each one's seconds. Every
+    answer must be the redirect back to /me/."""
     opener = urllib.request.build_opener(Stay)
     answers: list[str] = [""] * len(requests)
     took = [0.0] * len(requests)
@@ -323,13 +323,11 @@ def post_all(requests: list[urllib.request.Request], clients: int) -> tuple[floa
             error.close()
         took[i] = time.perf_counter() - began
 
-    began = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(send, range(len(requests))))
-    elapsed = time.perf_counter() - began
     wrong = {a for a in answers if a != f"302 {reverse('me:home')}"}
     assert not wrong, f"answers other than the redirect to /me/: {wrong}"
-    return len(requests) / elapsed, took
+    return took
 
 
 def served_hand_overs(
@@ -350,7 +348,7 @@ def served_hand_overs(
     ]
     post_all([r for _outbox, r in in_turn[: 2 * warm]], clients)
     timed = in_turn[2 * warm :]
-    _rate, took = post_all([r for _outbox, r in timed], clients)
+    took = post_all([r for _outbox, r in timed], clients)
     for course_class in classes.values():
         rows = course_class.enrolments
         assert not rows.filter(status=Enrolment.Status.WAITLISTED).exists(), "a seat not given"
@@ -373,10 +371,6 @@ def clean(user_ids: list[int], sessions: list[str]) -> None:
 
 def told(user_ids: list[int]) -> int:
     return Notice.objects.filter(user_id__in=user_ids, key__startswith="seat:").count()
-
-
-def each(rates) -> str:
-    return ", ".join(f"{rate:.0f}" for rate in rates)
 
 
 def verdict(ratio: float) -> str:
